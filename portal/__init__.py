@@ -1,0 +1,98 @@
+"""tinbao portal: the Flask application factory."""
+
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask.sessions import SecureCookieSessionInterface
+
+from portal import privacy_logging
+from portal.config import load_config
+from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SplitCookieSessionInterface(SecureCookieSessionInterface):
+    """Separate session cookies for the public site and the back office.
+
+    A reporter's browser never carries a staff session and the other way round, like
+    SecureDrop's separate source and journalist apps.
+    """
+
+    def get_cookie_name(self, app):
+        name = super().get_cookie_name(app)
+        return f"{name}_staff" if request.path.startswith("/staff") else name
+
+
+def select_locale() -> str:
+    """Vietnamese unless the visitor picked English (kept in their session)."""
+    wanted = request.args.get("lang")
+    if wanted in ("vi", "en"):
+        session["lang"] = wanted
+        return wanted
+    if session.get("lang") in ("vi", "en"):
+        return session["lang"]
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(["vi", "en"], default="vi")
+    return "vi"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create the portal. ``test_config`` overrides the environment-derived settings."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    if test_config and "INSTANCE_PATH" in test_config:
+        app.instance_path = test_config["INSTANCE_PATH"]
+    app.config.from_mapping(load_config(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.session_interface = SplitCookieSessionInterface()
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    privacy_logging.install(app)
+
+    from portal import models  # noqa: F401  (register every table with the metadata)
+    from portal.api.views import bp as api_bp
+    from portal.cli import register_commands
+    from portal.errors import register_error_handlers
+    from portal.public.views import bp as public_bp
+    from portal import staff
+    from portal.templating import register_template_helpers
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+    staff.register(app)
+    csrf.exempt(api_bp)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+
+    @app.after_request
+    def no_store_public(response):
+        # Public pages may show a case's history; never let a shared computer's cache keep them.
+        if not request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'",
+        )
+        return response
+
+    @app.before_request
+    def remember_locale():
+        g.lang = select_locale()
+
+    return app

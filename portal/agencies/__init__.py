@@ -1,0 +1,1 @@
+"""Agency directory: the bodies a report can be transferred to."""

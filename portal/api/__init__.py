@@ -1,0 +1,1 @@
+"""JSON mirror of the public flow for partner apps and journalists' tools."""

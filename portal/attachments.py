@@ -1,0 +1,112 @@
+"""Attachment checks and storage.
+
+Files are accepted by their content (magic bytes via ``filetype``), never by the name the
+reporter's device gave them, and stored under random names outside the web root.
+"""
+
+import hashlib
+import os
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+from flask_babel import lazy_gettext as _l
+
+ALLOWED_MIME = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "application/pdf": "pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.oasis.opendocument.text": "odt",
+    "audio/mpeg": "mp3",
+    "audio/mp4": "m4a",
+    "video/mp4": "mp4",
+}
+ALLOWED_HUMAN = "JPEG, PNG, PDF, DOCX, ODT, MP3, M4A, MP4"
+
+
+@dataclass
+class IncomingFile:
+    """A file received from the reporter, already read into memory and checked."""
+
+    original_name: str
+    data: bytes
+    content_type: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def clean_filename(name: str) -> str:
+    """A display name without path parts or control characters (kept only for staff)."""
+    name = unicodedata.normalize("NFC", os.path.basename((name or "").replace("\\", "/")))
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    return name[:200] or "tep-dinh-kem"
+
+
+def check_files(uploads, *, max_files: int, max_bytes: int, max_total: int):
+    """Read and check uploaded files.
+
+    ``uploads`` is a list of ``(filename, stream)``; empty file inputs are skipped.
+    Returns ``(files, error)``: a list of :class:`IncomingFile` or a message for the reporter.
+    """
+    files: list[IncomingFile] = []
+    total = 0
+    for filename, stream in uploads:
+        if not filename:
+            continue
+        data = stream.read(max_bytes + 1)
+        if not data:
+            continue
+        if len(files) >= max_files:
+            return [], _l("Chỉ được gửi tối đa %(n)d tệp.", n=max_files)
+        if len(data) > max_bytes:
+            return [], _l(
+                "Tệp “%(name)s” quá lớn: mỗi tệp tối đa %(mb)d MB.",
+                name=clean_filename(filename),
+                mb=max_bytes // (1024 * 1024),
+            )
+        total += len(data)
+        if total > max_total:
+            return [], _l(
+                "Tổng dung lượng các tệp vượt quá %(mb)d MB.", mb=max_total // (1024 * 1024)
+            )
+        kind = filetype.guess(data)
+        if kind is None or kind.mime not in ALLOWED_MIME:
+            return [], _l(
+                "Tệp “%(name)s” không thuộc loại được nhận (%(types)s).",
+                name=clean_filename(filename),
+                types=ALLOWED_HUMAN,
+            )
+        files.append(IncomingFile(clean_filename(filename), data, kind.mime))
+    return files, None
+
+
+class LocalFileStorage:
+    """Attachments on the local disk under random names."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+
+    def save(self, data: bytes) -> str:
+        """Write ``data`` and return its stored name; the write is atomic (temp + rename)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = secrets.token_hex(16)
+        temp = self.folder / f".{name}.part"
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, self.folder / name)
+        return name
+
+    def path(self, stored_name: str) -> Path:
+        if not stored_name.isalnum():
+            raise ValueError("invalid stored name")
+        return self.folder / stored_name
+
+    def delete(self, stored_name: str) -> None:
+        self.path(stored_name).unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""Audit trail of staff actions and case views."""

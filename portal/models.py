@@ -1,0 +1,25 @@
+"""Every model, imported in one place so Alembic and ``db.create_all`` see all tables."""
+
+from portal.accounts.models import User
+from portal.agencies.models import Agency
+from portal.audit.models import AuditEntry
+from portal.reports.models import (
+    Attachment,
+    InternalNote,
+    Message,
+    Report,
+    ReporterIdentity,
+    ReportEvent,
+)
+
+__all__ = [
+    "Agency",
+    "Attachment",
+    "AuditEntry",
+    "InternalNote",
+    "Message",
+    "Report",
+    "ReportEvent",
+    "ReporterIdentity",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""The public site: landing page, filing, receipt, status and replies."""

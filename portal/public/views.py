@@ -1,0 +1,184 @@
+"""Public views: thin — validate, call a service, redirect or render."""
+
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import get_locale
+
+from portal import geo
+from portal.attachments import LocalFileStorage, check_files
+from portal.extensions import limiter
+from portal.labels import REPORT_TYPE_HELP
+from portal.public.forms import LookupForm, ReplyForm, ReportForm
+from portal.reports import intake, reporter
+from portal.timeutil import format_datetime_vn
+
+bp = Blueprint("public", __name__)
+
+# Session key holding the keyed hash of the receipt code the reporter opened. The code
+# itself is never kept after the request that typed it.
+CASE_KEY = "case"
+
+
+def storage() -> LocalFileStorage:
+    return LocalFileStorage(current_app.config["UPLOAD_FOLDER"])
+
+
+def uploaded_files(field):
+    """Check a form's files; returns ``(files, error)``."""
+    config = current_app.config
+    uploads = [(f.filename, f.stream) for f in request.files.getlist(field.name)]
+    return check_files(
+        uploads,
+        max_files=config["ATTACHMENT_MAX_FILES"],
+        max_bytes=config["ATTACHMENT_MAX_BYTES"],
+        max_total=config["ATTACHMENT_MAX_TOTAL_BYTES"],
+    )
+
+
+@bp.get("/")
+def index():
+    """Landing page: who receives reports, what happens next, the reporter's rights."""
+    return render_template("public/index.html")
+
+
+def _province_param() -> int | None:
+    try:
+        code = int(request.values.get("province_code") or request.args.get("province") or 0)
+    except ValueError:
+        return None
+    return code if geo.province_name(code) else None
+
+
+def _prepare_location(form: ReportForm, province_code: int | None) -> None:
+    form.province_code.choices = [("", _("Không rõ / không muốn nói"))] + [
+        (str(code), name) for code, name in geo.provinces()
+    ]
+    form.ward_code.choices = [("", _("Không rõ / không muốn nói"))] + [
+        (str(code), name) for code, name in geo.wards_of(province_code or 0)
+    ]
+
+
+@bp.route("/gui-tin", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["FILING_RATE_LIMIT"], methods=["POST"])
+def file_report():
+    """The filing form. Without JavaScript the province is chosen first (a GET step) so the
+    commune/ward list can be shown before the reporter types anything."""
+    form = ReportForm()
+    province_code = _province_param()
+    _prepare_location(form, province_code)
+    step = "details" if (province_code or request.args.get("province") == "0"
+                         or request.method == "POST") else "province"
+    if request.method == "GET" and province_code:
+        form.province_code.data = str(province_code)
+    errors: dict = {}
+    if form.validate_on_submit():
+        files, file_error = uploaded_files(form.attachments)
+        try:
+            if file_error:
+                errors["attachments"] = file_error
+            submission = intake.validate(
+                form.submission_data(), files, current_app.config,
+                require_identity=form.identity_choice.data == "named",
+            )
+        except intake.ValidationError as exc:
+            errors.update(exc.fields)
+        if not errors:
+            submission.language = str(get_locale() or "vi")
+            report, code = intake.file_report(
+                submission, secret_key=current_app.config["SECRET_KEY"], storage=storage()
+            )
+            session["new_receipt"] = {"code": code, "filed_at": report.created_at.isoformat()}
+            return redirect(url_for("public.receipt"))
+    elif request.method == "POST":
+        errors["csrf"] = _("Biểu mẫu đã hết hạn. Vui lòng gửi lại.")
+    if errors:
+        flash(_("Tin chưa được gửi. Vui lòng sửa các mục được đánh dấu bên dưới."), "error")
+    return render_template(
+        "public/file.html", form=form, errors=errors, step=step, province_code=province_code,
+        type_help=REPORT_TYPE_HELP,
+    ), (422 if errors else 200)
+
+
+@bp.get("/bien-nhan")
+def receipt():
+    """Shows the receipt code exactly once, right after filing."""
+    receipt = session.pop("new_receipt", None)
+    if not isinstance(receipt, dict):
+        return render_template("public/receipt_gone.html")
+    filed_at = format_datetime_vn(datetime.fromisoformat(receipt["filed_at"]))
+    return render_template("public/receipt.html", code=receipt["code"], now_vn=filed_at)
+
+
+@bp.route("/tra-cuu", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOOKUP_RATE_LIMIT"], methods=["POST"])
+def lookup():
+    """Enter a receipt code to open the case."""
+    form = LookupForm()
+    error = None
+    if form.validate_on_submit():
+        found = reporter.find_by_code(form.code.data or "", current_app.config["SECRET_KEY"])
+        if found is not None:
+            session.clear()
+            session.permanent = True
+            session[CASE_KEY] = found.receipt_code_hash
+            return redirect(url_for("public.case"))
+        # One answer for malformed, unknown and wrong codes: nothing to learn from it.
+        error = _("Không mở được hồ sơ với mã này. Vui lòng kiểm tra lại mã (20 ký tự).")
+    elif request.method == "POST":
+        error = _("Biểu mẫu đã hết hạn. Vui lòng nhập lại mã.")
+    return render_template("public/lookup.html", form=form, error=error), (
+        200 if error is None else 404
+    )
+
+
+def _current_case():
+    case_hash = session.get(CASE_KEY)
+    return reporter.find_by_hash(case_hash) if case_hash else None
+
+
+@bp.route("/ho-so", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["FILING_RATE_LIMIT"], methods=["POST"])
+def case():
+    """The reporter's case: status, history, messages and a reply form."""
+    report = _current_case()
+    if report is None:
+        return redirect(url_for("public.lookup"))
+    form = ReplyForm()
+    errors: dict = {}
+    if form.validate_on_submit():
+        files, file_error = uploaded_files(form.attachments)
+        text, text_error = intake.check_text(
+            form.text.data, min_chars=1, max_chars=current_app.config["MESSAGE_MAX_CHARS"]
+        )
+        if file_error:
+            errors["attachments"] = file_error
+        if text_error:
+            errors["text"] = text_error
+        if not errors:
+            reporter.add_reporter_message(report, text, files, storage())
+            flash(_("Đã gửi thông tin bổ sung."), "success")
+            return redirect(url_for("public.case"))
+    elif request.method == "POST":
+        errors["text"] = _("Biểu mẫu đã hết hạn. Vui lòng gửi lại.")
+    return render_template(
+        "public/case.html", view=reporter.public_view(report), form=form, errors=errors
+    ), (422 if errors else 200)
+
+
+@bp.post("/ho-so/thoat")
+def leave_case():
+    """Forget the opened case in this browser."""
+    session.pop(CASE_KEY, None)
+    flash(_("Đã đóng hồ sơ trên trình duyệt này."), "success")
+    return redirect(url_for("public.index"))

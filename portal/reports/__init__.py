@@ -1,0 +1,1 @@
+"""Reports: filing, the status machine, triage and agency handling."""

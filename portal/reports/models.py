@@ -1,0 +1,186 @@
+"""Report data model.
+
+The reporter's identity lives in its own table so that it can be withheld from agencies,
+encrypted and purged without touching the case itself.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.agencies.models import Agency
+from portal.extensions import db
+from portal.timeutil import UTCDateTime, utcnow
+
+REPORTER_ROLES = ("citizen", "journalist", "organisation")
+REPORT_TYPES = ("crime_report", "denunciation", "complaint", "petition")
+SECTORS = (
+    "land",
+    "environment_resources",
+    "construction_investment",
+    "procurement",
+    "public_finance",
+    "state_enterprise",
+    "economy_market",
+    "health",
+    "education",
+    "social_welfare",
+    "personnel",
+    "admin_procedure",
+    "justice",
+    "public_order",
+    "other",
+)
+SUBJECTS = ("ordinary", "official", "party_member", "judicial_officer", "none")
+FLAGS = ("corruption", "urgent", "mass", "press", "judicial_officer", "party_member", "repeat")
+CONTACT_PREFERENCES = ("none", "phone", "email")
+
+
+class Report(db.Model):
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Only a keyed hash of the receipt code is stored; the index makes lookup a single hit.
+    receipt_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    channel: Mapped[str] = mapped_column(String(8), default="web")
+    language: Mapped[str] = mapped_column(String(2), default="vi")
+
+    reporter_role: Mapped[str] = mapped_column(String(16), default="citizen")
+    # Journalist's outlet or organisation's name, when the reporter gave one.
+    reporter_affiliation: Mapped[str | None] = mapped_column(String(255))
+    # What the reporter chose; ``report_type`` is what staff confirmed (starts equal).
+    reported_type: Mapped[str | None] = mapped_column(String(16))
+    report_type: Mapped[str | None] = mapped_column(String(16), index=True)
+    sector: Mapped[str | None] = mapped_column(String(32), index=True)
+    subject: Mapped[str | None] = mapped_column(String(16))
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+
+    text: Mapped[str] = mapped_column(Text)
+    involved: Mapped[str | None] = mapped_column(Text)
+    # Diacritic-folded lowercase copy of text and involved, for accent-insensitive search.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    province_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    ward_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    occurred_on: Mapped[date | None] = mapped_column(Date)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    current_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
+    result_text: Mapped[str | None] = mapped_column(Text)
+    outcome_code: Mapped[str | None] = mapped_column(String(32))
+
+    current_agency: Mapped[Agency | None] = relationship()
+    identity: Mapped["ReporterIdentity | None"] = relationship(
+        back_populates="report", cascade="all, delete-orphan", uselist=False
+    )
+    events: Mapped[list["ReportEvent"]] = relationship(
+        back_populates="report", order_by="ReportEvent.id", cascade="all, delete-orphan"
+    )
+    messages: Mapped[list["Message"]] = relationship(
+        back_populates="report", order_by="Message.id", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="report", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+    notes: Mapped[list["InternalNote"]] = relationship(
+        back_populates="report", order_by="InternalNote.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def case_number(self) -> str:
+        """Internal case number shown to staff (never the receipt code)."""
+        return f"{self.created_at.year}-{self.id:06d}"
+
+
+class ReporterIdentity(db.Model):
+    """Who filed a named report, with their choices about disclosure and contact."""
+
+    __tablename__ = "reporter_identities"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(String(500))
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    # Luật Tố cáo 2018, Art. 47: identity is confidential unless the reporter consents.
+    disclosure_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_preference: Mapped[str] = mapped_column(String(8), default="none")
+
+    report: Mapped[Report] = relationship(back_populates="identity")
+
+
+class ReportEvent(db.Model):
+    """One step in a report's history; the status page shows the public ones."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    status_after: Mapped[str] = mapped_column(String(16))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    # Internal reason (transfer, return, override); never shown to the reporter.
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    report: Mapped[Report] = relationship(back_populates="events")
+    agency: Mapped[Agency | None] = relationship()
+
+
+class Message(db.Model):
+    """A message between staff and the reporter."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    from_reporter: Mapped[bool] = mapped_column(Boolean)
+    body: Mapped[str] = mapped_column(Text)
+    # Staff messages: the agency that wrote it (null = the Front). The reporter sees the body,
+    # never a staff member's name.
+    sender_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    report: Mapped[Report] = relationship(back_populates="messages")
+    sender_agency: Mapped[Agency | None] = relationship()
+    attachments: Mapped[list["Attachment"]] = relationship(back_populates="message")
+
+
+class Attachment(db.Model):
+    """A file the reporter sent, stored under a random name outside the web root."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(128))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    report: Mapped[Report] = relationship(back_populates="attachments")
+    message: Mapped[Message | None] = relationship(back_populates="attachments")
+
+
+class InternalNote(db.Model):
+    """Staff-only note on a case."""
+
+    __tablename__ = "internal_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    author_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+
+    report: Mapped[Report] = relationship(back_populates="notes")

@@ -1,0 +1,149 @@
+"""What the reporter can do with a receipt code: look up the case and exchange messages.
+
+The reporter sees status changes in plain words and the messages addressed to them; never
+staff names, internal notes or reasons.
+"""
+
+import hmac
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.attachments import IncomingFile, LocalFileStorage
+from portal.audit import services as audit
+from portal.extensions import db
+from portal.labels import OUTCOMES
+from portal.receipts import code_hash
+from portal.reports import status
+from portal.reports.intake import _attachment
+from portal.reports.models import Message, Report
+
+# History events the reporter is told about (routing.md: each status change).
+PUBLIC_EVENTS = (
+    "filed",
+    "start_review",
+    "transfer",
+    "withdraw_transfer",
+    "accept",
+    "return",
+    "resolve",
+    "merge_duplicate",
+)
+
+
+def find_by_code(code: str, secret_key: str) -> Report | None:
+    """The report a receipt code opens, or None. Malformed and unknown codes look the same."""
+    wanted = code_hash(code, secret_key)
+    if wanted is None:
+        return None
+    report = db.session.scalar(select(Report).where(Report.receipt_code_hash == wanted))
+    # The index lookup already matched; comparing again in constant time keeps the check
+    # independent of how the database compares strings.
+    if report is None or not hmac.compare_digest(report.receipt_code_hash, wanted):
+        return None
+    return report
+
+
+def find_by_hash(receipt_code_hash: str) -> Report | None:
+    """The report whose stored code hash this is (kept in the reporter's session)."""
+    return db.session.scalar(
+        select(Report).where(Report.receipt_code_hash == receipt_code_hash)
+    )
+
+
+def event_text(event) -> str:
+    """One history line in plain words."""
+    agency = event.agency.name if event.agency else _("cơ quan có thẩm quyền")
+    texts = {
+        "filed": lambda: _("Đã tiếp nhận tin của bạn."),
+        "start_review": lambda: _("Mặt trận Tổ quốc đang kiểm tra, phân loại."),
+        "transfer": lambda: _("Đã chuyển đến %(agency)s.", agency=agency),
+        "withdraw_transfer": lambda: _("Mặt trận rút lại việc chuyển để xem xét lại."),
+        "accept": lambda: _("%(agency)s đã thụ lý (nhận giải quyết).", agency=agency),
+        "return": lambda: _(
+            "%(agency)s trả lại vì không thuộc thẩm quyền; Mặt trận đang xem xét chuyển đúng "
+            "nơi.",
+            agency=agency,
+        ),
+        "resolve": lambda: _("%(agency)s đã có kết quả giải quyết.", agency=agency),
+        "merge_duplicate": lambda: _(
+            "Tin của bạn được giải quyết cùng một tin khác có cùng nội dung."
+        ),
+    }
+    return texts[event.kind]()
+
+
+def public_status_label(report: Report) -> str:
+    """The current status in plain words (spam is shown as simply received)."""
+    current = status.RECEIVED if report.status == status.SPAM else report.status
+    label = str(status.STATUS_LABELS[current])
+    if current in (status.TRANSFERRED, status.ACCEPTED) and report.current_agency:
+        label = f"{label}: {report.current_agency.name}"
+    return label
+
+
+def public_view(report: Report) -> dict:
+    """Everything the status page and the API show the reporter, as plain data."""
+    history = [
+        {
+            "at": event.created_at,
+            "status": event.status_after if event.status_after != status.SPAM else status.RECEIVED,
+            "text": event_text(event),
+        }
+        for event in report.events
+        if event.kind in PUBLIC_EVENTS
+    ]
+    messages = [
+        {
+            "at": message.created_at,
+            "from": "reporter" if message.from_reporter else "staff",
+            "sender": (
+                _("Bạn")
+                if message.from_reporter
+                else (message.sender_agency.name if message.sender_agency else _("Mặt trận Tổ quốc"))
+            ),
+            "body": message.body,
+            "attachments": len(message.attachments),
+        }
+        for message in report.messages
+    ]
+    result = None
+    if report.status == status.RESOLVED:
+        outcome = OUTCOMES.get(report.outcome_code)
+        result = {
+            "outcome": report.outcome_code,
+            "outcome_label": str(outcome[0]) if outcome else "",
+            "text": report.result_text,
+        }
+    return {
+        "status": status.RECEIVED if report.status == status.SPAM else report.status,
+        "status_label": public_status_label(report),
+        "history": history,
+        "messages": messages,
+        "result": result,
+    }
+
+
+def add_reporter_message(
+    report: Report, text: str, files: list[IncomingFile], storage: LocalFileStorage
+) -> Message:
+    """Store a message (and files) from the reporter; files are removed again on failure."""
+    stored: list[str] = []
+    try:
+        message = Message(from_reporter=True, body=text)
+        report.messages.append(message)
+        for incoming in files:
+            name = storage.save(incoming.data)
+            stored.append(name)
+            attachment = _attachment(incoming, name)
+            attachment.message = message
+            report.attachments.append(attachment)
+        status.record_event(report, "reporter_replied")
+        audit.record("reporter_message", report=report)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        for name in stored:
+            storage.delete(name)
+        raise
+    return message

@@ -1,0 +1,8 @@
+"""The back office under ``/staff``: one blueprint per area, all behind a login."""
+
+
+def register(app) -> None:
+    from portal.staff import admin, agency, auth, files, supervision, triage
+
+    for module in (auth, triage, agency, admin, supervision, files):
+        app.register_blueprint(module.bp)

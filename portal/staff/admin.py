@@ -1,0 +1,131 @@
+"""Administrators: the agency directory and staff accounts."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal import geo
+from portal.accounts.models import User
+from portal.accounts.services import AccountError, create_user
+from portal.agencies.models import Agency
+from portal.audit import services as audit
+from portal.extensions import db
+from portal.staff.access import role_required
+from portal.staff.forms import AgencyForm, ConfirmForm, UserForm
+from portal.textfold import fold
+
+bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
+
+
+@bp.get("/agencies")
+@role_required("admin")
+def agencies():
+    """The directory, searchable by name or code."""
+    query = select(Agency).order_by(Agency.ward_code.is_not(None), Agency.kind, Agency.name)
+    rows = db.session.scalars(query).all()
+    q = fold(request.args.get("q", "")).strip()
+    if q:
+        rows = [a for a in rows if q in fold(a.name) or q in a.code]
+    return render_template("staff/admin_agencies.html", agencies=rows, q=request.args.get("q", ""))
+
+
+def _agency_form_errors(form: AgencyForm, agency: Agency | None) -> list[str]:
+    errors = []
+    clash = db.session.scalar(select(Agency).where(Agency.code == form.code.data.strip()))
+    if clash is not None and clash is not agency:
+        errors.append(_("Mã cơ quan đã tồn tại."))
+    if form.province_code.data and geo.province_name(form.province_code.data) is None:
+        errors.append(_("Mã tỉnh không có trong danh mục."))
+    if form.ward_code.data:
+        ward_province = geo.ward_province(form.ward_code.data)
+        if ward_province is None or (form.province_code.data
+                                     and ward_province != form.province_code.data):
+            errors.append(_("Mã xã, phường không đúng hoặc không thuộc tỉnh đã ghi."))
+    return errors
+
+
+@bp.route("/agencies/new", methods=["GET", "POST"], defaults={"agency_id": None})
+@bp.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
+@role_required("admin")
+def edit_agency(agency_id: int | None):
+    """Create or edit an agency."""
+    agency = db.session.get(Agency, agency_id) if agency_id else None
+    if agency_id and agency is None:
+        abort(404)
+    form = AgencyForm(obj=agency)
+    errors: list[str] = []
+    if form.validate_on_submit():
+        errors = _agency_form_errors(form, agency)
+        if not errors:
+            if agency is None:
+                agency = Agency()
+                db.session.add(agency)
+            agency.code = form.code.data.strip()
+            agency.kind = form.kind.data
+            agency.name = form.name.data.strip()
+            agency.province_code = form.province_code.data
+            agency.ward_code = form.ward_code.data
+            agency.sectors = form.sectors.data or []
+            agency.active = form.active.data
+            db.session.flush()
+            audit.record("edit_agency", user=current_user, agency_id=agency.id, code=agency.code)
+            db.session.commit()
+            flash(_("Đã lưu cơ quan."), "success")
+            return redirect(url_for("admin.agencies"))
+    return render_template("staff/admin_agency_form.html", form=form, agency=agency,
+                           errors=errors + [e for f in form for e in f.errors])
+
+
+@bp.get("/users")
+@role_required("admin")
+def users():
+    rows = db.session.scalars(select(User).order_by(User.role, User.username)).all()
+    return render_template("staff/admin_users.html", users=rows, confirm_form=ConfirmForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required("admin")
+def new_user():
+    form = UserForm()
+    form.agency_id.choices = [(0, "—")] + [
+        (a.id, a.name) for a in db.session.scalars(
+            select(Agency).where(Agency.active.is_(True)).order_by(Agency.name))
+    ]
+    error = None
+    if form.validate_on_submit():
+        agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None
+        try:
+            user = create_user(form.username.data, form.password.data, form.role.data,
+                               display_name=form.display_name.data, agency=agency)
+            db.session.flush()
+            audit.record("create_user", user=current_user, created_user_id=user.id,
+                         role=user.role)
+            db.session.commit()
+        except AccountError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            flash(_("Đã tạo tài khoản."), "success")
+            return redirect(url_for("admin.users"))
+    errors = ([error] if error else []) + [e for f in form for e in f.errors]
+    return render_template("staff/admin_user_form.html", form=form, errors=errors)
+
+
+@bp.post("/users/<int:user_id>/toggle")
+@role_required("admin")
+def toggle_user(user_id: int):
+    """Lock or unlock an account (accounts are never deleted: the audit trail points at them)."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit() or user.id == current_user.id:
+        flash(_("Không thể thực hiện."), "error")
+        return redirect(url_for("admin.users"))
+    user.active = not user.active
+    audit.record("toggle_user", user=current_user, target_user_id=user.id, active=user.active)
+    db.session.commit()
+    return redirect(url_for("admin.users"))
+
+
+

@@ -1,0 +1,99 @@
+"""Agency officers: the inbox of reports transferred to their agency, and their actions.
+
+An agency sees the redacted case: never the reporter's identity, never the Front's notes.
+"""
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.extensions import db
+from portal.reports import handling, status
+from portal.reports.models import Report
+from portal.staff.access import role_required
+from portal.staff.forms import ConfirmForm, ResolveForm, TextForm
+from portal.staff.triage import require_valid
+
+bp = Blueprint("agency", __name__, url_prefix="/staff/agency")
+
+
+@bp.get("/")
+@role_required("agency")
+def inbox():
+    """Reports currently with this agency, oldest first."""
+    query = handling.queue_query(
+        statuses=[status.TRANSFERRED, status.ACCEPTED, status.RESOLVED],
+        agency_id=current_user.agency_id,
+    )
+    reports = db.session.scalars(query.limit(500)).all()
+    return render_template("staff/inbox.html", reports=reports)
+
+
+def load_own_case(report_id: int) -> Report:
+    """The case if it is with this user's agency; 404 otherwise (no hint that it exists)."""
+    report = db.session.get(Report, report_id)
+    if report is None or not handling.agency_may_see(current_user, report):
+        abort(404)
+    return report
+
+
+@bp.get("/cases/<int:report_id>")
+@role_required("agency")
+def case(report_id: int):
+    report = load_own_case(report_id)
+    handling.log_view(current_user, report)
+    return render_template(
+        "staff/agency_case.html", report=report, text_form=TextForm(),
+        confirm_form=ConfirmForm(), resolve_form=ResolveForm(),
+        can=lambda action: status.can(action, report.status),
+    )
+
+
+def _run(report_id: int, action, *, back_to_case=True):
+    report = load_own_case(report_id)
+    try:
+        action(report)
+    except handling.ActionError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("agency.case", report_id=report_id))
+    flash(_("Đã cập nhật hồ sơ."), "success")
+    if back_to_case:
+        return redirect(url_for("agency.case", report_id=report_id))
+    return redirect(url_for("agency.inbox"))
+
+
+@bp.post("/cases/<int:report_id>/accept")
+@role_required("agency")
+def accept(report_id: int):
+    def action(report):
+        require_valid(ConfirmForm())
+        handling.accept(current_user, report)
+
+    return _run(report_id, action)
+
+
+@bp.post("/cases/<int:report_id>/return")
+@role_required("agency")
+def return_case(report_id: int):
+    # After returning, the case is no longer this agency's: go back to the inbox.
+    return _run(report_id, lambda r: handling.return_not_competent(
+        current_user, r, require_valid(TextForm()).body.data), back_to_case=False)
+
+
+@bp.post("/cases/<int:report_id>/message")
+@role_required("agency")
+def message(report_id: int):
+    return _run(report_id, lambda r: handling.message_reporter(
+        current_user, r, require_valid(TextForm()).body.data))
+
+
+@bp.post("/cases/<int:report_id>/resolve")
+@role_required("agency")
+def resolve(report_id: int):
+    def action(report):
+        form = require_valid(ResolveForm())
+        handling.resolve(current_user, report, result_text=form.body.data,
+                         outcome_code=form.outcome_code.data)
+
+    return _run(report_id, action)

@@ -1,0 +1,89 @@
+"""Back-office forms (all POST forms carry CSRF through Flask-WTF)."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.accounts.models import ROLES
+from portal.agencies.models import AGENCY_KINDS
+from portal.labels import (
+    AGENCY_KIND_LABELS,
+    FLAG_LABELS,
+    OUTCOMES,
+    REPORT_TYPE_LABELS,
+    SECTOR_LABELS,
+    SUBJECT_LABELS,
+)
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ConfirmForm(FlaskForm):
+    """No fields: a button whose only protection needed is CSRF."""
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(), Length(max=256)])
+
+
+class ClassifyForm(FlaskForm):
+    report_type = SelectField(_l("Loại đơn"), choices=[("", "—"), *REPORT_TYPE_LABELS.items()])
+    sector = SelectField(_l("Lĩnh vực"), choices=[("", "—"), *SECTOR_LABELS.items()])
+    subject = SelectField(_l("Đối tượng bị phản ánh"), choices=[("", "—"), *SUBJECT_LABELS.items()])
+    flags = CheckboxListField(_l("Dấu hiệu"), choices=list(FLAG_LABELS.items()))
+
+
+class TextForm(FlaskForm):
+    """A single text: note, message to the reporter, reason for an action."""
+
+    body = TextAreaField(_l("Nội dung"), validators=[DataRequired(), Length(max=10_000)])
+
+
+class TransferForm(FlaskForm):
+    agency_id = SelectField(_l("Cơ quan nhận"), coerce=int, validate_choice=False)
+    body = TextAreaField(_l("Lý do, căn cứ chuyển"), validators=[DataRequired(), Length(max=5000)])
+
+
+class MergeForm(FlaskForm):
+    target_id = IntegerField(_l("Số hồ sơ gốc (phần số sau dấu gạch)"), validators=[DataRequired()])
+
+
+class ResolveForm(FlaskForm):
+    outcome_code = SelectField(
+        _l("Kết quả"), choices=[("", "—")] + [(code, label) for code, (label, _t) in OUTCOMES.items()]
+    )
+    body = TextAreaField(_l("Nội dung kết quả giải quyết (người gửi sẽ đọc)"),
+                         validators=[DataRequired(), Length(max=20_000)])
+
+
+class AgencyForm(FlaskForm):
+    code = StringField(_l("Mã"), validators=[DataRequired(), Length(max=64)])
+    kind = SelectField(_l("Loại cơ quan"), choices=[(k, AGENCY_KIND_LABELS[k]) for k in AGENCY_KINDS])
+    name = StringField(_l("Tên cơ quan"), validators=[DataRequired(), Length(max=255)])
+    province_code = IntegerField(_l("Mã tỉnh"), validators=[Optional()])
+    ward_code = IntegerField(_l("Mã xã, phường"), validators=[Optional()])
+    sectors = CheckboxListField(_l("Lĩnh vực phụ trách (với Sở)"), choices=list(SECTOR_LABELS.items()))
+    active = BooleanField(_l("Đang hoạt động"), default=True)
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=64)])
+    display_name = StringField(_l("Họ tên hiển thị"), validators=[DataRequired(), Length(max=128)])
+    role = SelectField(_l("Vai trò"), choices=[(r, r) for r in ROLES])
+    agency_id = SelectField(_l("Cơ quan (với vai trò agency)"), coerce=int, validate_choice=False)
+    password = PasswordField(_l("Mật khẩu (ít nhất 10 ký tự)"),
+                             validators=[DataRequired(), Length(min=10, max=256)])

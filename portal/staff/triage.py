@@ -1,0 +1,194 @@
+"""Front staff: the triage queue, the case page and triage actions."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal import geo
+from portal.agencies.models import Agency
+from portal.extensions import db
+from portal.labels import AGENCY_KIND_LABELS
+from portal.reports import handling, status
+from portal.reports.models import REPORT_TYPES, SECTORS, Report
+from portal.staff.access import role_required
+from portal.staff.forms import ClassifyForm, ConfirmForm, MergeForm, TextForm, TransferForm
+
+bp = Blueprint("triage", __name__, url_prefix="/staff/triage")
+
+PAGE_SIZE = 50
+CASE_READERS = ("triage", "supervisor", "admin")
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def queue_filters() -> dict:
+    """Filters from the query string; unknown values are ignored, never trusted."""
+    chosen_status = request.args.get("status", "front")
+    if chosen_status == "all":
+        statuses = None
+    elif chosen_status in status.STATUSES:
+        statuses = [chosen_status]
+    else:
+        chosen_status, statuses = "front", list(status.WITH_FRONT)
+    report_type = request.args.get("report_type")
+    sector = request.args.get("sector")
+    return {
+        "chosen_status": chosen_status,
+        "statuses": statuses,
+        "report_type": report_type if report_type in REPORT_TYPES else None,
+        "sector": sector if sector in SECTORS else None,
+        "province_code": _int_arg("province_code"),
+        "ward_code": _int_arg("ward_code"),
+        "search": (request.args.get("q") or "").strip()[:200] or None,
+    }
+
+
+@bp.get("/")
+@role_required(*CASE_READERS)
+def queue():
+    """New and returned reports, oldest first, with filters and accent-insensitive search."""
+    filters = queue_filters()
+    query = handling.queue_query(**{k: v for k, v in filters.items() if k != "chosen_status"})
+    page = max(_int_arg("page") or 1, 1)
+    total = handling.count(query)
+    reports = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template(
+        "staff/queue.html", reports=reports, filters=filters, total=total, page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), provinces=geo.provinces(),
+        wards=geo.wards_of(filters["province_code"] or 0), statuses=status.STATUSES,
+        page_args={k: v for k, v in request.args.items() if k != "page"},
+    )
+
+
+def load_case(report_id: int) -> Report:
+    report = db.session.get(Report, report_id)
+    if report is None:
+        abort(404)
+    return report
+
+
+def agency_choices():
+    """Active agencies grouped by kind, for the transfer form."""
+    groups: dict[str, list] = {}
+    agencies = db.session.scalars(
+        select(Agency).where(Agency.active.is_(True)).order_by(Agency.ward_code.is_not(None),
+                                                               Agency.name)
+    )
+    for agency in agencies:
+        groups.setdefault(str(AGENCY_KIND_LABELS[agency.kind]), []).append((agency.id, agency.name))
+    return groups
+
+
+@bp.get("/cases/<int:report_id>")
+@role_required(*CASE_READERS)
+def case(report_id: int):
+    """The whole case for the Front: report, identity choices, files, history, notes, messages."""
+    report = load_case(report_id)
+    handling.log_view(current_user, report)
+    classify_form = ClassifyForm(
+        report_type=report.report_type or "", sector=report.sector or "",
+        subject=report.subject or "", flags=report.flags or [],
+    )
+    transfer_form = TransferForm()
+    transfer_form.agency_id.choices = agency_choices()
+    return render_template(
+        "staff/case.html", report=report, classify_form=classify_form,
+        transfer_form=transfer_form, text_form=TextForm(), merge_form=MergeForm(),
+        can=lambda action: status.can(action, report.status),
+        may_act=current_user.role == "triage",
+    )
+
+
+def _run(report_id: int, action):
+    """Run a triage action on a case and come back to it with the outcome."""
+    report = load_case(report_id)
+    try:
+        action(report)
+    except handling.ActionError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Đã cập nhật hồ sơ."), "success")
+    return redirect(url_for("triage.case", report_id=report_id))
+
+
+def require_valid(form):
+    if not form.validate_on_submit():
+        raise handling.ActionError(_("Vui lòng điền đủ thông tin."))
+    return form
+
+
+@bp.post("/cases/<int:report_id>/classify")
+@role_required("triage")
+def classify(report_id: int):
+    def action(report):
+        form = ClassifyForm()
+        if not form.validate_on_submit():
+            raise handling.ActionError(_("Biểu mẫu không hợp lệ."))
+        handling.classify(current_user, report, report_type=form.report_type.data,
+                          sector=form.sector.data, subject=form.subject.data,
+                          flags=form.flags.data or [])
+
+    return _run(report_id, action)
+
+
+@bp.post("/cases/<int:report_id>/note")
+@role_required("triage")
+def note(report_id: int):
+    return _run(report_id, lambda r: handling.add_note(
+        current_user, r, require_valid(TextForm()).body.data))
+
+
+@bp.post("/cases/<int:report_id>/message")
+@role_required("triage")
+def message(report_id: int):
+    return _run(report_id, lambda r: handling.message_reporter(
+        current_user, r, require_valid(TextForm()).body.data))
+
+
+@bp.post("/cases/<int:report_id>/transfer")
+@role_required("triage")
+def transfer(report_id: int):
+    def action(report):
+        form = TransferForm()
+        form.agency_id.choices = []
+        require_valid(form)
+        handling.transfer(current_user, report, db.session.get(Agency, form.agency_id.data),
+                          form.body.data)
+
+    return _run(report_id, action)
+
+
+@bp.post("/cases/<int:report_id>/withdraw")
+@role_required("triage")
+def withdraw(report_id: int):
+    return _run(report_id, lambda r: handling.withdraw_transfer(
+        current_user, r, require_valid(TextForm()).body.data))
+
+
+@bp.post("/cases/<int:report_id>/spam")
+@role_required("triage")
+def spam(report_id: int):
+    return _run(report_id, lambda r: handling.mark_spam(
+        current_user, r, require_valid(TextForm()).body.data))
+
+
+@bp.post("/cases/<int:report_id>/restore")
+@role_required("triage")
+def restore(report_id: int):
+    def action(report):
+        require_valid(ConfirmForm())
+        handling.restore(current_user, report)
+
+    return _run(report_id, action)
+
+
+@bp.post("/cases/<int:report_id>/merge")
+@role_required("triage")
+def merge(report_id: int):
+    return _run(report_id, lambda r: handling.merge_duplicate(
+        current_user, r, require_valid(MergeForm()).target_id.data))
