@@ -3,6 +3,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+
+from portal.formutil import choices
 from wtforms import (
     BooleanField,
     MultipleFileField,
@@ -17,13 +19,13 @@ from portal.labels import CONTACT_LABELS, REPORT_TYPE_LABELS, REPORTER_ROLE_LABE
 
 class ReportForm(FlaskForm):
     reporter_role = RadioField(
-        _l("Bạn là"), choices=list(REPORTER_ROLE_LABELS.items()), default="citizen",
+        _l("Bạn là"), choices=choices(list(REPORTER_ROLE_LABELS.items())), default="citizen",
         validate_choice=False,
     )
     affiliation = StringField(_l("Tên cơ quan báo chí hoặc tổ chức"))
     report_type = RadioField(
         _l("Loại tin bạn gửi"),
-        choices=[*REPORT_TYPE_LABELS.items(), ("", _l("Tôi không chắc — nhờ Mặt trận phân loại"))],
+        choices=choices([*REPORT_TYPE_LABELS.items(), ("", _l("Tôi không chắc — nhờ Mặt trận phân loại"))]),
         default="",
         validate_choice=False,
     )
@@ -35,10 +37,10 @@ class ReportForm(FlaskForm):
     attachments = MultipleFileField(_l("Tệp đính kèm: ảnh, tài liệu, ghi âm, video (nếu có)"))
     identity_choice = RadioField(
         _l("Bạn muốn gửi"),
-        choices=[
+        choices=choices([
             ("anonymous", _l("Ẩn danh — không ghi thông tin cá nhân")),
             ("named", _l("Có danh tính — ghi họ tên và cách liên hệ")),
-        ],
+        ]),
         default="anonymous",
         validate_choice=False,
     )
@@ -51,7 +53,7 @@ class ReportForm(FlaskForm):
         _l("Tôi đồng ý để cơ quan giải quyết biết danh tính của tôi khi cần xác minh")
     )
     contact_preference = RadioField(
-        _l("Liên hệ với tôi"), choices=list(CONTACT_LABELS.items()), default="none",
+        _l("Liên hệ với tôi"), choices=choices(list(CONTACT_LABELS.items())), default="none",
         validate_choice=False,
     )
 

@@ -18,6 +18,7 @@ from flask_babel import get_locale
 from portal import geo
 from portal.attachments import LocalFileStorage, check_files
 from portal.extensions import limiter
+from portal.formutil import choices
 from portal.labels import REPORT_TYPE_HELP
 from portal.public.forms import LookupForm, ReplyForm, ReportForm
 from portal.reports import intake, reporter
@@ -61,12 +62,13 @@ def _province_param() -> int | None:
 
 
 def _prepare_location(form: ReportForm, province_code: int | None) -> None:
-    form.province_code.choices = [("", _("Không rõ / không muốn nói"))] + [
-        (str(code), name) for code, name in geo.provinces()
-    ]
-    form.ward_code.choices = [("", _("Không rõ / không muốn nói"))] + [
-        (str(code), name) for code, name in geo.wards_of(province_code or 0)
-    ]
+    unknown = ("", _("Không rõ / không muốn nói"))
+    form.province_code.choices = choices(
+        [unknown] + [(str(code), name) for code, name in geo.provinces()]
+    )
+    form.ward_code.choices = choices(
+        [unknown] + [(str(code), name) for code, name in geo.wards_of(province_code or 0)]
+    )
 
 
 @bp.route("/gui-tin", methods=["GET", "POST"])

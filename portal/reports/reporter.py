@@ -136,8 +136,8 @@ def add_reporter_message(
             name = storage.save(incoming.data)
             stored.append(name)
             attachment = _attachment(incoming, name)
-            attachment.message = message
             report.attachments.append(attachment)
+            message.attachments.append(attachment)
         status.record_event(report, "reporter_replied")
         audit.record("reporter_message", report=report)
         db.session.commit()

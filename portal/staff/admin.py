@@ -11,6 +11,7 @@ from portal.accounts.services import AccountError, create_user
 from portal.agencies.models import Agency
 from portal.audit import services as audit
 from portal.extensions import db
+from portal.formutil import choices
 from portal.staff.access import role_required
 from portal.staff.forms import AgencyForm, ConfirmForm, UserForm
 from portal.textfold import fold
@@ -88,10 +89,10 @@ def users():
 @role_required("admin")
 def new_user():
     form = UserForm()
-    form.agency_id.choices = [(0, "—")] + [
+    form.agency_id.choices = choices([(0, "—")] + [
         (a.id, a.name) for a in db.session.scalars(
             select(Agency).where(Agency.active.is_(True)).order_by(Agency.name))
-    ]
+    ])
     error = None
     if form.validate_on_submit():
         agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None

@@ -2,6 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+
+from portal.formutil import choices
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -41,10 +43,10 @@ class LoginForm(FlaskForm):
 
 
 class ClassifyForm(FlaskForm):
-    report_type = SelectField(_l("Loại đơn"), choices=[("", "—"), *REPORT_TYPE_LABELS.items()])
-    sector = SelectField(_l("Lĩnh vực"), choices=[("", "—"), *SECTOR_LABELS.items()])
-    subject = SelectField(_l("Đối tượng bị phản ánh"), choices=[("", "—"), *SUBJECT_LABELS.items()])
-    flags = CheckboxListField(_l("Dấu hiệu"), choices=list(FLAG_LABELS.items()))
+    report_type = SelectField(_l("Loại đơn"), choices=choices([("", "—"), *REPORT_TYPE_LABELS.items()]))
+    sector = SelectField(_l("Lĩnh vực"), choices=choices([("", "—"), *SECTOR_LABELS.items()]))
+    subject = SelectField(_l("Đối tượng bị phản ánh"), choices=choices([("", "—"), *SUBJECT_LABELS.items()]))
+    flags = CheckboxListField(_l("Dấu hiệu"), choices=choices(list(FLAG_LABELS.items())))
 
 
 class TextForm(FlaskForm):
@@ -64,7 +66,7 @@ class MergeForm(FlaskForm):
 
 class ResolveForm(FlaskForm):
     outcome_code = SelectField(
-        _l("Kết quả"), choices=[("", "—")] + [(code, label) for code, (label, _t) in OUTCOMES.items()]
+        _l("Kết quả"), choices=choices([("", "—")] + [(code, label) for code, (label, _t) in OUTCOMES.items()])
     )
     body = TextAreaField(_l("Nội dung kết quả giải quyết (người gửi sẽ đọc)"),
                          validators=[DataRequired(), Length(max=20_000)])
@@ -72,18 +74,18 @@ class ResolveForm(FlaskForm):
 
 class AgencyForm(FlaskForm):
     code = StringField(_l("Mã"), validators=[DataRequired(), Length(max=64)])
-    kind = SelectField(_l("Loại cơ quan"), choices=[(k, AGENCY_KIND_LABELS[k]) for k in AGENCY_KINDS])
+    kind = SelectField(_l("Loại cơ quan"), choices=choices([(k, AGENCY_KIND_LABELS[k]) for k in AGENCY_KINDS]))
     name = StringField(_l("Tên cơ quan"), validators=[DataRequired(), Length(max=255)])
     province_code = IntegerField(_l("Mã tỉnh"), validators=[Optional()])
     ward_code = IntegerField(_l("Mã xã, phường"), validators=[Optional()])
-    sectors = CheckboxListField(_l("Lĩnh vực phụ trách (với Sở)"), choices=list(SECTOR_LABELS.items()))
+    sectors = CheckboxListField(_l("Lĩnh vực phụ trách (với Sở)"), choices=choices(list(SECTOR_LABELS.items())))
     active = BooleanField(_l("Đang hoạt động"), default=True)
 
 
 class UserForm(FlaskForm):
     username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("Họ tên hiển thị"), validators=[DataRequired(), Length(max=128)])
-    role = SelectField(_l("Vai trò"), choices=[(r, r) for r in ROLES])
+    role = SelectField(_l("Vai trò"), choices=choices([(r, r) for r in ROLES]))
     agency_id = SelectField(_l("Cơ quan (với vai trò agency)"), coerce=int, validate_choice=False)
     password = PasswordField(_l("Mật khẩu (ít nhất 10 ký tự)"),
                              validators=[DataRequired(), Length(min=10, max=256)])

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from portal import geo
 from portal.agencies.models import Agency
@@ -73,14 +74,14 @@ def load_case(report_id: int) -> Report:
 
 def agency_choices():
     """Active agencies grouped by kind, for the transfer form."""
-    groups: dict[str, list] = {}
     agencies = db.session.scalars(
-        select(Agency).where(Agency.active.is_(True)).order_by(Agency.ward_code.is_not(None),
+        select(Agency).where(Agency.active.is_(True)).order_by(Agency.kind, Agency.ward_code.is_not(None),
                                                                Agency.name)
     )
-    for agency in agencies:
-        groups.setdefault(str(AGENCY_KIND_LABELS[agency.kind]), []).append((agency.id, agency.name))
-    return groups
+    return [
+        SelectChoice(agency.id, agency.name, optgroup=str(AGENCY_KIND_LABELS[agency.kind]))
+        for agency in agencies
+    ]
 
 
 @bp.get("/cases/<int:report_id>")

@@ -1,0 +1,132 @@
+"""Shared fixtures: one migrated database per test session, emptied and re-seeded per test.
+
+The database comes from ``TINBAO_TEST_DATABASE_URL`` (default: a temporary SQLite file), so
+the same suite runs on SQLite and on PostgreSQL (`make test` runs both).
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from portal import create_app
+from portal.accounts.services import create_user
+from portal.agencies.seed import load_directory
+from portal.extensions import db, limiter
+from tests.helpers import PASSWORD, login
+
+TEST_DB_URL = os.environ.get("TINBAO_TEST_DATABASE_URL")
+
+
+def _drop_everything() -> None:
+    """Start from an empty schema (PostgreSQL's `test` database outlives a test run)."""
+    db.drop_all()
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(scope="session")
+def app():
+    workdir = Path(tempfile.mkdtemp(prefix="tinbao-test-"))
+    url = TEST_DB_URL or f"sqlite:///{workdir / 'test.sqlite3'}"
+    app = create_app({
+        "TESTING": True,
+        "INSTANCE_PATH": str(workdir),
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "UPLOAD_FOLDER": str(workdir / "uploads"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOOKUP_RATE_LIMIT": "1000 per minute",
+        "FILING_RATE_LIMIT": "1000 per minute",
+    })
+    with app.app_context():
+        _drop_everything()
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (our own table names)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_database(app):
+    """Each test starts with only the seeded agency directory and no files."""
+    with app.app_context():
+        _empty_tables()
+        load_directory()
+        db.session.remove()
+    limiter.reset()
+    uploads = Path(app.config["UPLOAD_FOLDER"])
+    if uploads.exists():
+        for path in uploads.iterdir():
+            path.unlink()
+    yield
+    with app.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for calling services directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a staff user; returns its username."""
+
+    def _make(username: str, role: str, agency_code: str | None = None) -> str:
+        from sqlalchemy import select
+
+        from portal.agencies.models import Agency
+
+        with app.app_context():
+            agency = None
+            if agency_code:
+                agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
+            create_user(username, PASSWORD, role, agency=agency)
+            db.session.commit()
+            db.session.remove()
+        return username
+
+    return _make
+
+
+@pytest.fixture
+def staff(app, make_user):
+    """Logged-in test clients for each role: staff('triage'), staff('agency', 'tn-police')."""
+
+    def _client(role: str, agency_code: str | None = None, username: str | None = None):
+        username = username or f"{role}-{agency_code or 'x'}"
+        make_user(username, role, agency_code)
+        client = app.test_client()
+        response = login(client, username)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return _client
