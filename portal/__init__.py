@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 from portal import privacy_logging
@@ -26,6 +26,8 @@ class SplitCookieSessionInterface(SecureCookieSessionInterface):
 
 def select_locale() -> str:
     """Vietnamese unless the visitor picked English (kept in their session)."""
+    if not has_request_context():  # CLI commands and jobs speak Vietnamese
+        return "vi"
     wanted = request.args.get("lang")
     if wanted in ("vi", "en"):
         session["lang"] = wanted

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from portal.accounts.models import ROLES, User
@@ -32,6 +33,7 @@ def register_commands(app) -> None:
 
 
 @click.command("seed")
+@with_appcontext
 @click.option("--demo-users/--no-demo-users", default=True, help="Also create demo staff accounts.")
 def seed_command(demo_users: bool) -> None:
     """Load the agency directory and (by default) demo staff accounts, printing their logins."""
@@ -72,7 +74,7 @@ def _seed_demo_users() -> None:
             click.echo(f"  {username:<13} {known[username]:<18} vai trò {role}{where}")
 
 
-@click.group("users")
+@click.group("users", cls=AppGroup)
 def users_group() -> None:
     """Manage staff accounts."""
 

@@ -4,12 +4,23 @@ Werkzeug's development server starts every access-log line with the client addre
 replace it, and any IPv4/IPv6 address elsewhere in a message, before a handler sees it.
 """
 
+import ipaddress
 import logging
 import re
 
-_IPV4 = r"\b(?:\d{1,3}\.){3}\d{1,3}\b"
-_IPV6 = r"\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{0,4}\b|::1\b"
-ADDRESS_RE = re.compile(f"{_IPV4}|{_IPV6}")
+# Candidates: runs of hex digits, dots and colons; the ipaddress module decides what is an
+# address, so timestamps such as 10:00:00 stay readable.
+_CANDIDATE_RE = re.compile(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*(?:%\w+)?")
+
+
+def _redact(match: re.Match) -> str:
+    token = match.group(0)
+    stripped = token.strip(".:") if not token.startswith("::") else token.rstrip(".")
+    try:
+        ipaddress.ip_address(stripped.split("%")[0])
+    except ValueError:
+        return token
+    return token.replace(stripped, "[redacted]")
 
 
 class RedactClientAddress(logging.Filter):
@@ -17,7 +28,7 @@ class RedactClientAddress(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = ADDRESS_RE.sub("[redacted]", message)
+        cleaned = _CANDIDATE_RE.sub(_redact, message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

@@ -1,0 +1,17 @@
+# tinbao — the two commands a fresh machine needs:
+#   make run    set up ./.venv, migrate the embedded SQLite database, seed, serve :5000
+#   make test   set up ./.venv with the test tools and run the whole suite (SQLite + PostgreSQL)
+.PHONY: run test setup
+
+FLASK = .venv/bin/flask --app portal
+
+setup:
+	bash scripts/setup.sh
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) seed
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test:
+	bash scripts/test.sh
