@@ -54,16 +54,6 @@ NFD_SENTENCES = [
 
 
 # ----------------------------------------------------------------------------- fixtures
-@pytest.fixture(autouse=True)
-def _fresh_database():
-    """Override the suite-wide autouse database fixture: the classifier is standalone.
-
-    These tests need no Flask app or database, and overriding by name keeps them from
-    migrating one (the classifier must work without anything from ``portal``).
-    """
-    yield
-
-
 @pytest.fixture(scope="module")
 def source():
     return E5S1File(default_source())
