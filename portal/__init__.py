@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     privacy_logging.install(app)
 
     from portal import models  # noqa: F401  (register every table with the metadata)
+    from portal.classification import jobs
     from portal.api.views import bp as api_bp
     from portal.cli import register_commands
     from portal.errors import register_error_handlers
@@ -77,6 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_template_helpers(app)
     register_commands(app)
+    jobs.init_app(app)
 
     @app.after_request
     def no_store_public(response):

@@ -30,6 +30,7 @@ DEMO_USERS = [
 def register_commands(app) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(users_group)
+    app.cli.add_command(classifier_group)
 
 
 @click.command("seed")
@@ -107,3 +108,35 @@ def list_users_command() -> None:
         agency = user.agency.code if user.agency else ""
         state = "" if user.active else " (khóa)"
         click.echo(f"{user.username:<20} {user.role:<11} {agency}{state}")
+
+
+@click.group("classifier", cls=AppGroup)
+def classifier_group() -> None:
+    """Run the classifier on stored reports; export staff corrections."""
+
+
+@classifier_group.command("run-pending")
+def run_pending_command() -> None:
+    """Classify every report that has no classification yet (e.g. filed before training)."""
+    from portal.classification import services
+
+    try:
+        classifier = current_app.extensions["tinbao.classifier"].get()
+    except services.ClassifierUnavailable as exc:
+        raise click.ClickException(f"{exc} — chạy: python -m classifier train") from exc
+    ids = services.unclassified_report_ids()
+    for report_id in ids:
+        services.classify_report(report_id, classifier)
+    click.echo(f"Đã phân loại {len(ids)} hồ sơ.")
+
+
+@classifier_group.command("export-corrections")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Default: instance/classifier-corrections.jsonl")
+def export_corrections_command(out_path: Path | None) -> None:
+    """Write staff-confirmed labels for `python -m classifier train --include-corrections`."""
+    from portal.classification import services
+
+    out_path = out_path or Path(current_app.instance_path) / "classifier-corrections.jsonl"
+    count = services.write_corrections(out_path)
+    click.echo(f"Đã ghi {count} nhãn vào {out_path}.")

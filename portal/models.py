@@ -3,6 +3,7 @@
 from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.audit.models import AuditEntry
+from portal.classification.models import Classification
 from portal.reports.models import (
     Attachment,
     InternalNote,
@@ -16,6 +17,7 @@ __all__ = [
     "Agency",
     "Attachment",
     "AuditEntry",
+    "Classification",
     "InternalNote",
     "Message",
     "Report",

@@ -16,7 +16,7 @@ from portal import create_app
 from portal.accounts.services import create_user
 from portal.agencies.seed import load_directory
 from portal.extensions import db, limiter
-from tests.helpers import PASSWORD, login
+from tests.helpers import PASSWORD, StubClassifier, login
 
 TEST_DB_URL = os.environ.get("TINBAO_TEST_DATABASE_URL")
 
@@ -41,6 +41,9 @@ def app():
         "RATELIMIT_STORAGE_URI": "memory://",
         "LOOKUP_RATE_LIMIT": "1000 per minute",
         "FILING_RATE_LIMIT": "1000 per minute",
+        # Jobs run inline so a test sees the classification right after filing.
+        "JOBS_MODE": "inline",
+        "CLASSIFIER_FACTORY": lambda app: StubClassifier(),
     })
     with app.app_context():
         _drop_everything()

@@ -70,3 +70,48 @@ def all_table_names(app) -> list[str]:
     with app.app_context():
         return inspect(db.engine).get_table_names()
 
+
+def post_form(client, url: str, data: dict | None = None, *, token_from: str, **kwargs):
+    """Submit a form to ``url`` as a person would: open ``token_from`` (the page that shows the
+    form) for its CSRF token, then POST ``data`` with it."""
+    return client.post(url, data={"csrf_token": csrf_token(client, token_from), **(data or {})},
+                       **kwargs)
+
+
+class StubClassifier:
+    """Stands in for the trained model in portal tests: a few keyword rules, same output shape.
+
+    (The real model is tested in tests/unit/classifier; here we test what the portal does with
+    an answer.)
+    """
+
+    name = "stub"
+
+    def predict(self, items):
+        from portal.textfold import fold
+
+        answers = []
+        for item in items:
+            text = item["text"]
+            folded = fold(text)
+            sector = "land" if ("so do" in folded or "dat" in folded.split()) else "other"
+            articles = []
+            start = folded.find("hoi lo")
+            if start >= 0:
+                evidence = {"text": text[start:start + 6], "start": start, "end": start + 6}
+                articles.append({"article": 354, "name": "Nhận hối lộ", "evidence": [evidence]})
+            answers.append({
+                "id": item.get("id"),
+                "sector": {"code": sector, "score": 0.9,
+                           "ranked": [{"code": sector, "score": 0.9}]},
+                "report_type": {"code": "denunciation", "score": 0.8,
+                                "ranked": [{"code": "denunciation", "score": 0.8}]},
+                "subject": {"code": "official", "score": 0.7,
+                            "ranked": [{"code": "official", "score": 0.7}]},
+                "crime_signs": {"flag": bool(articles), "score": 0.95 if articles else 0.05,
+                                "articles": articles},
+                "flags": ["corruption"] if articles else [],
+                "needs_review": False,
+                "model": {"name": "stub", "version": "1"},
+            })
+        return answers

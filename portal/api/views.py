@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import get_locale
 
+from portal.classification import jobs
 from portal.extensions import limiter
 from portal.public.views import storage
 from portal.reports import intake, reporter
@@ -71,6 +72,7 @@ def create_report():
     report, code = intake.file_report(
         submission, secret_key=current_app.config["SECRET_KEY"], storage=storage()
     )
+    jobs.enqueue_classification(report.id)
     return jsonify({"receipt_code": code, "status": report.status}), 201
 
 

@@ -17,6 +17,7 @@ from flask_babel import get_locale
 
 from portal import geo
 from portal.attachments import LocalFileStorage, check_files
+from portal.classification import jobs
 from portal.extensions import limiter
 from portal.formutil import choices
 from portal.labels import REPORT_TYPE_HELP
@@ -100,6 +101,7 @@ def file_report():
             report, code = intake.file_report(
                 submission, secret_key=current_app.config["SECRET_KEY"], storage=storage()
             )
+            jobs.enqueue_classification(report.id)
             session["new_receipt"] = {"code": code, "filed_at": report.created_at.isoformat()}
             return redirect(url_for("public.receipt"))
     elif request.method == "POST":

@@ -5,10 +5,11 @@ entry and commits, so a view only has to call one function and show its error.
 """
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, not_, or_, select
 
 from portal.agencies.models import Agency
 from portal.audit import services as audit
+from portal.classification.models import Classification
 from portal.extensions import db
 from portal.labels import OUTCOMES
 from portal.reports import status
@@ -41,10 +42,24 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def has_crime_signs():
+    """SQL condition: staff confirmed signs of a crime, or (not yet decided) the classifier
+    flagged them."""
+    return or_(
+        Report.crime_confirmed.is_(True),
+        and_(Report.crime_confirmed.is_(None), Classification.crime_flag.is_(True)),
+    )
+
+
 def queue_query(*, statuses=None, report_type=None, sector=None, province_code=None,
-                ward_code=None, search=None, agency_id=None):
-    """Reports matching the filters, oldest first (the order the law's deadlines run)."""
-    query = select(Report)
+                ward_code=None, search=None, agency_id=None, crime_signs=None,
+                crime_first=False):
+    """Reports matching the filters, oldest first (the order the law's deadlines run).
+
+    ``sector`` matches the staff-confirmed sector, or the classifier's while unconfirmed.
+    ``crime_first`` puts reports with signs of a crime ahead ("không bỏ lọt tội phạm").
+    """
+    query = select(Report).outerjoin(Classification, Classification.report_id == Report.id)
     if statuses:
         query = query.where(Report.status.in_(statuses))
     if agency_id is not None:
@@ -52,7 +67,11 @@ def queue_query(*, statuses=None, report_type=None, sector=None, province_code=N
     if report_type:
         query = query.where(Report.report_type == report_type)
     if sector:
-        query = query.where(Report.sector == sector)
+        query = query.where(func.coalesce(Report.sector, Classification.sector) == sector)
+    if crime_signs is True:
+        query = query.where(has_crime_signs())
+    elif crime_signs is False:
+        query = query.where(not_(has_crime_signs()))
     if province_code:
         query = query.where(Report.province_code == province_code)
     if ward_code:
@@ -61,7 +80,10 @@ def queue_query(*, statuses=None, report_type=None, sector=None, province_code=N
         # Accent-insensitive: both sides folded; every word must appear.
         for word in fold(search).split()[:8]:
             query = query.where(Report.search_text.like(_like_pattern(word), escape="\\"))
-    return query.order_by(Report.created_at.asc(), Report.id.asc())
+    order = [Report.created_at.asc(), Report.id.asc()]
+    if crime_first:
+        order.insert(0, case((has_crime_signs(), 0), else_=1))
+    return query.order_by(*order)
 
 
 def count(query) -> int:
@@ -73,8 +95,8 @@ def log_view(user, report) -> None:
     _commit("view_case", user, report)
 
 
-def classify(user, report, *, report_type, sector, subject, flags) -> None:
-    """Set the staff-confirmed type, sector, subject and flags."""
+def classify(user, report, *, report_type, sector, subject, flags, crime=None) -> None:
+    """Set the staff-confirmed type, sector, subject, flags and signs of a crime."""
     if report.status not in status.WITH_FRONT:
         raise ActionError(_l("Chỉ phân loại được hồ sơ đang ở Mặt trận."))
     if report_type not in REPORT_TYPES or sector not in SECTORS:
@@ -89,8 +111,9 @@ def classify(user, report, *, report_type, sector, subject, flags) -> None:
     report.sector = sector
     report.subject = subject or None
     report.flags = sorted(set(flags))
+    report.crime_confirmed = crime
     _commit("classify", user, report, report_type=report_type, sector=sector,
-            subject=subject, flags=report.flags)
+            subject=subject, flags=report.flags, crime=crime)
 
 
 def add_note(user, report, body: str) -> None:

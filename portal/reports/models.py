@@ -58,6 +58,8 @@ class Report(db.Model):
     sector: Mapped[str | None] = mapped_column(String(32), index=True)
     subject: Mapped[str | None] = mapped_column(String(16))
     flags: Mapped[list] = mapped_column(JSON, default=list)
+    # Staff's answer to "signs of a crime?" (None until triage decides).
+    crime_confirmed: Mapped[bool | None] = mapped_column(Boolean)
 
     text: Mapped[str] = mapped_column(Text)
     involved: Mapped[str | None] = mapped_column(Text)
@@ -88,6 +90,9 @@ class Report(db.Model):
     )
     notes: Mapped[list["InternalNote"]] = relationship(
         back_populates="report", order_by="InternalNote.id", cascade="all, delete-orphan"
+    )
+    classification = relationship(
+        "Classification", back_populates="report", uselist=False, cascade="all, delete-orphan"
     )
 
     @property

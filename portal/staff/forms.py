@@ -47,6 +47,8 @@ class ClassifyForm(FlaskForm):
     sector = SelectField(_l("Lĩnh vực"), choices=choices([("", "—"), *SECTOR_LABELS.items()]))
     subject = SelectField(_l("Đối tượng bị phản ánh"), choices=choices([("", "—"), *SUBJECT_LABELS.items()]))
     flags = CheckboxListField(_l("Dấu hiệu"), choices=choices(list(FLAG_LABELS.items())))
+    crime = SelectField(_l("Có dấu hiệu tội phạm?"), choices=choices(
+        [("", _l("Chưa xác định")), ("yes", _l("Có")), ("no", _l("Không"))]))
 
 
 class TextForm(FlaskForm):

@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal import geo
 from portal.agencies.models import Agency
+from portal.classification.services import evidence_segments
 from portal.extensions import db
 from portal.labels import AGENCY_KIND_LABELS
 from portal.reports import handling, status
@@ -37,7 +38,9 @@ def queue_filters() -> dict:
         chosen_status, statuses = "front", list(status.WITH_FRONT)
     report_type = request.args.get("report_type")
     sector = request.args.get("sector")
+    crime = request.args.get("crime")
     return {
+        "crime_signs": {"yes": True, "no": False}.get(crime),
         "chosen_status": chosen_status,
         "statuses": statuses,
         "report_type": report_type if report_type in REPORT_TYPES else None,
@@ -53,7 +56,8 @@ def queue_filters() -> dict:
 def queue():
     """New and returned reports, oldest first, with filters and accent-insensitive search."""
     filters = queue_filters()
-    query = handling.queue_query(**{k: v for k, v in filters.items() if k != "chosen_status"})
+    query = handling.queue_query(crime_first=True,
+                                 **{k: v for k, v in filters.items() if k != "chosen_status"})
     page = max(_int_arg("page") or 1, 1)
     total = handling.count(query)
     reports = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
@@ -90,17 +94,35 @@ def case(report_id: int):
     """The whole case for the Front: report, identity choices, files, history, notes, messages."""
     report = load_case(report_id)
     handling.log_view(current_user, report)
-    classify_form = ClassifyForm(
-        report_type=report.report_type or "", sector=report.sector or "",
-        subject=report.subject or "", flags=report.flags or [],
-    )
+    predicted = report.classification.result if report.classification else None
+    classify_form = prefilled_classify_form(report, predicted)
     transfer_form = TransferForm()
     transfer_form.agency_id.choices = agency_choices()
     return render_template(
-        "staff/case.html", report=report, classify_form=classify_form,
+        "staff/case.html", report=report, classify_form=classify_form, predicted=predicted,
+        text_segments=evidence_segments(report.text, predicted),
         transfer_form=transfer_form, text_form=TextForm(), merge_form=MergeForm(),
         can=lambda action: status.can(action, report.status),
         may_act=current_user.role == "triage",
+    )
+
+
+def prefilled_classify_form(report, predicted: dict | None) -> ClassifyForm:
+    """Staff's own values, else the classifier's suggestion (they confirm, not retype)."""
+    guess = predicted or {}
+
+    def suggested(field):
+        return (guess.get(field) or {}).get("code", "")
+
+    crime = report.crime_confirmed
+    if crime is None and guess:
+        crime = guess["crime_signs"]["flag"]
+    return ClassifyForm(
+        report_type=report.report_type or suggested("report_type"),
+        sector=report.sector or suggested("sector"),
+        subject=report.subject or suggested("subject"),
+        flags=report.flags or guess.get("flags", []),
+        crime={True: "yes", False: "no"}.get(crime, ""),
     )
 
 
@@ -132,7 +154,8 @@ def classify(report_id: int):
             raise handling.ActionError(_("Biểu mẫu không hợp lệ."))
         handling.classify(current_user, report, report_type=form.report_type.data,
                           sector=form.sector.data, subject=form.subject.data,
-                          flags=form.flags.data or [])
+                          flags=form.flags.data or [],
+                          crime={"yes": True, "no": False}.get(form.crime.data))
 
     return _run(report_id, action)
 

@@ -1,0 +1,1 @@
+"""Pre-classification of reports by the standalone ``classifier`` package."""

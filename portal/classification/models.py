@@ -1,0 +1,30 @@
+"""The classifier's verdict on a report, kept beside the staff-confirmed fields."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.timeutil import UTCDateTime, utcnow
+
+
+class Classification(db.Model):
+    __tablename__ = "classifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    model: Mapped[str] = mapped_column(String(128))
+    sector: Mapped[str] = mapped_column(String(32), index=True)
+    sector_score: Mapped[float] = mapped_column(Float)
+    report_type: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(16))
+    # Indexed: the triage queue puts reports with signs of a crime first.
+    crime_flag: Mapped[bool] = mapped_column(Boolean, index=True)
+    crime_score: Mapped[float] = mapped_column(Float)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The classifier's whole answer (ranked scores, articles with evidence spans, flags).
+    result: Mapped[dict] = mapped_column(JSON)
+
+    report = relationship("Report", back_populates="classification")
