@@ -9,9 +9,17 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+# API clients get a stable code in "error", like the API's own errors ("not_found"); the
+# translated title would change with Accept-Language.
+_API_ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found",
+                    405: "method_not_allowed", 413: "too_large", 429: "rate_limited",
+                    500: "server_error"}
+
+
 def _page(code: int, title: str, message: str):
     if _wants_json():
-        return jsonify({"error": title, "fields": {}, "message": message}), code
+        body = {"error": _API_ERROR_CODES.get(code, "error"), "fields": {}, "message": message}
+        return jsonify(body), code
     return render_template("error.html", code=code, title=title, message=message), code
 
 

@@ -133,7 +133,11 @@ def lookup():
     if form.validate_on_submit():
         found = reporter.find_by_code(form.code.data or "", current_app.config["SECRET_KEY"])
         if found is not None:
+            # A fresh session for the opened case; only the language choice is carried over.
+            lang = session.get("lang")
             session.clear()
+            if lang:
+                session["lang"] = lang
             session.permanent = True
             session[CASE_KEY] = found.receipt_code_hash
             return redirect(url_for("public.case"))

@@ -261,7 +261,7 @@ def file_report(submission: Submission, *, secret_key: str, storage: LocalFileSt
         for incoming in submission.files:
             stored_name = storage.save(incoming.data)
             stored.append(stored_name)
-            report.attachments.append(_attachment(incoming, stored_name))
+            report.attachments.append(attachment_row(incoming, stored_name))
         status.record_event(report, "filed")
         db.session.add(report)
         db.session.commit()
@@ -273,7 +273,8 @@ def file_report(submission: Submission, *, secret_key: str, storage: LocalFileSt
     return report, code
 
 
-def _attachment(incoming: IncomingFile, stored_name: str) -> Attachment:
+def attachment_row(incoming: IncomingFile, stored_name: str) -> Attachment:
+    """The database row for a file already written under ``stored_name``."""
     return Attachment(
         stored_name=stored_name,
         original_name=incoming.original_name,

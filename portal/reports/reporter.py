@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.labels import OUTCOMES
 from portal.receipts import code_hash
 from portal.reports import status
-from portal.reports.intake import _attachment
+from portal.reports.intake import attachment_row
 from portal.reports.models import Message, Report
 
 # History events the reporter is told about (routing.md: each status change).
@@ -135,7 +135,7 @@ def add_reporter_message(
         for incoming in files:
             name = storage.save(incoming.data)
             stored.append(name)
-            attachment = _attachment(incoming, name)
+            attachment = attachment_row(incoming, name)
             report.attachments.append(attachment)
             message.attachments.append(attachment)
         status.record_event(report, "reporter_replied")
