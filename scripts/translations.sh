@@ -2,7 +2,8 @@
 # Translation catalogue workflow for the portal.
 #
 # Vietnamese is the source language (every msgid is Vietnamese); English is the one
-# translated locale. Run from the project root:
+# translated locale. Run from the project root (several steps may be chained, in order:
+# `scripts/translations.sh extract update compile`):
 #
 #   scripts/translations.sh extract   # portal code + templates -> portal/translations/messages.pot
 #   scripts/translations.sh update    # extract, then merge the .pot into en/LC_MESSAGES/messages.po
@@ -25,8 +26,17 @@ LOCALE=en
 PO="$TRANSLATIONS/$LOCALE/LC_MESSAGES/messages.po"
 MO="$TRANSLATIONS/$LOCALE/LC_MESSAGES/messages.mo"
 
+# Temporary files to remove on exit, however the script ends.
+TMPFILES=()
+cleanup() {
+    if [[ ${#TMPFILES[@]} -gt 0 ]]; then
+        rm -f -- "${TMPFILES[@]}"
+    fi
+}
+trap cleanup EXIT
+
 usage() {
-    echo "usage: $0 {extract|update|compile|check}" >&2
+    echo "usage: $0 {extract|update|compile|check}..." >&2
     exit 2
 }
 
@@ -42,18 +52,35 @@ extract_to() {
 }
 
 cmd_extract() {
-    extract_to "$POT"
-    echo "extracted $(grep -c '^msgid "' "$POT" | awk '{print $1 - 1}') messages to $POT"
+    local fresh
+    fresh="$(mktemp "$TRANSLATIONS/.messages.pot.XXXXXX")"
+    TMPFILES+=("$fresh")
+    extract_to "$fresh"
+    # Leave the committed template alone when only its POT-Creation-Date would change.
+    if [[ -f "$POT" ]] && cmp -s <(grep -v '^"POT-Creation-Date: ' "$POT") \
+                                  <(grep -v '^"POT-Creation-Date: ' "$fresh"); then
+        rm -f "$fresh"
+        echo "$POT is up to date"
+    else
+        chmod 644 "$fresh"
+        mv "$fresh" "$POT"
+        echo "extracted $(grep -c '^msgid "' "$POT" | awk '{print $1 - 1}') messages to $POT"
+    fi
 }
 
 cmd_update() {
     cmd_extract
-    "$PYBABEL" update \
-        -i "$POT" \
-        -d "$TRANSLATIONS" \
-        -l "$LOCALE" \
-        --init-missing \
-        --ignore-obsolete
+    if [[ -f "$PO" ]] && "$PYBABEL" -q update -i "$POT" -d "$TRANSLATIONS" -l "$LOCALE" \
+            --ignore-obsolete --ignore-pot-creation-date --check 2>/dev/null; then
+        echo "$PO is up to date"
+    else
+        "$PYBABEL" update \
+            -i "$POT" \
+            -d "$TRANSLATIONS" \
+            -l "$LOCALE" \
+            --init-missing \
+            --ignore-obsolete
+    fi
     # Report what still needs a translator (does not fail: `check` does that).
     catalogue_stats "$PO" || true
 }
@@ -99,12 +126,18 @@ with open(sys.argv[1], "rb") as fh:
         exit 1
     fi
     rm -f "$MO"
-    # pybabel exits non-zero on errors (e.g. mismatched %(name)s placeholders).
-    "$PYBABEL" compile -d "$TRANSLATIONS" -l "$LOCALE" --statistics
+    # pybabel exits non-zero on errors (e.g. a %(name)s placeholder missing from the English)
+    # but still writes the .mo: remove it then, rather than ship strings that fail at runtime.
+    if ! "$PYBABEL" compile -d "$TRANSLATIONS" -l "$LOCALE" --statistics; then
+        rm -f "$MO"
+        echo "error: $PO has errors; $MO was not built" >&2
+        exit 1
+    fi
     if [[ ! -s "$MO" ]]; then
         echo "error: $MO was not written" >&2
         exit 1
     fi
+    # Untranslated entries show in Vietnamese; say how many (without failing the build).
     catalogue_stats "$PO" >/dev/null || true
 }
 
@@ -115,10 +148,11 @@ cmd_check() {
     fi
     # Check against a fresh extraction, so that a string added to the code but not yet
     # extracted into the committed .pot is caught too.
-    FRESH_POT="$(mktemp "${TMPDIR:-/tmp}/tinbao-messages.XXXXXX")"
-    trap 'rm -f "$FRESH_POT"' EXIT
-    extract_to "$FRESH_POT"
-    "$PYTHON" - "$FRESH_POT" "$POT" "$PO" <<'PY'
+    local fresh
+    fresh="$(mktemp "${TMPDIR:-/tmp}/tinbao-messages.XXXXXX")"
+    TMPFILES+=("$fresh")
+    extract_to "$fresh"
+    "$PYTHON" - "$fresh" "$POT" "$PO" <<'PY'
 import sys
 from babel.messages.pofile import read_po
 
@@ -188,11 +222,14 @@ print(f"ok: all {len(extracted)} messages are translated in {po_path}")
 PY
 }
 
-[[ $# -eq 1 ]] || usage
-case "$1" in
-    extract) cmd_extract ;;
-    update) cmd_update ;;
-    compile) cmd_compile ;;
-    check) cmd_check ;;
-    *) usage ;;
-esac
+# Several steps may be given; they run in order: scripts/translations.sh update compile
+[[ $# -ge 1 ]] || usage
+for step in "$@"; do
+    case "$step" in
+        extract | update | compile | check) ;;
+        *) usage ;;
+    esac
+done
+for step in "$@"; do
+    "cmd_$step"
+done

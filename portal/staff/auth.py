@@ -35,7 +35,11 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
         if user is not None:
+            # A fresh session at login (no fixation); only the language choice is kept.
+            lang = session.get("lang")
             session.clear()
+            if lang:
+                session["lang"] = lang
             login_user(user)
             session.permanent = True
             audit.record("login", user=user)
