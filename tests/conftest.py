@@ -28,6 +28,20 @@ def _drop_everything() -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """Argon2 at its lowest cost in tests (production keeps argon2-cffi's defaults)."""
+    from argon2 import PasswordHasher
+
+    from portal.accounts import services
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    saved = services._hasher, services._DUMMY_HASH
+    services._hasher, services._DUMMY_HASH = cheap, cheap.hash("dummy")
+    yield
+    services._hasher, services._DUMMY_HASH = saved
+
+
 @pytest.fixture(scope="session")
 def app():
     workdir = Path(tempfile.mkdtemp(prefix="tinbao-test-"))

@@ -163,7 +163,10 @@ def withdraw_transfer(user, report, reason: str) -> None:
 
 
 def mark_spam(user, report, reason: str) -> None:
-    _apply(report, "mark_spam", actor=user, reason=(reason or "").strip() or None)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ActionError(_l("Vui lòng ghi lý do đánh dấu tin rác."))
+    _apply(report, "mark_spam", actor=user, reason=reason)
     _commit("mark_spam", user, report)
 
 

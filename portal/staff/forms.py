@@ -54,12 +54,13 @@ class ClassifyForm(FlaskForm):
 class TextForm(FlaskForm):
     """A single text: note, message to the reporter, reason for an action."""
 
-    body = TextAreaField(_l("Nội dung"), validators=[DataRequired(), Length(max=10_000)])
+    # Emptiness is checked by the service, which knows which message fits the action.
+    body = TextAreaField(_l("Nội dung"), validators=[Length(max=10_000)])
 
 
 class TransferForm(FlaskForm):
     agency_id = SelectField(_l("Cơ quan nhận"), coerce=int, validate_choice=False)
-    body = TextAreaField(_l("Lý do, căn cứ chuyển"), validators=[DataRequired(), Length(max=5000)])
+    body = TextAreaField(_l("Lý do, căn cứ chuyển"), validators=[Length(max=5000)])
 
 
 class MergeForm(FlaskForm):
@@ -71,7 +72,7 @@ class ResolveForm(FlaskForm):
         _l("Kết quả"), choices=choices([("", "—")] + [(code, label) for code, (label, _t) in OUTCOMES.items()])
     )
     body = TextAreaField(_l("Nội dung kết quả giải quyết (người gửi sẽ đọc)"),
-                         validators=[DataRequired(), Length(max=20_000)])
+                         validators=[Length(max=20_000)])
 
 
 class AgencyForm(FlaskForm):

@@ -181,8 +181,9 @@ def transfer(report_id: int):
         form = TransferForm()
         form.agency_id.choices = []
         require_valid(form)
-        handling.transfer(current_user, report, db.session.get(Agency, form.agency_id.data),
-                          form.body.data)
+        agency_id = form.agency_id.data
+        agency = db.session.get(Agency, agency_id) if agency_id else None
+        handling.transfer(current_user, report, agency, form.body.data)
 
     return _run(report_id, action)
 
