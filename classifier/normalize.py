@@ -109,11 +109,18 @@ def normalize(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 _FOLD_SPECIAL = {
-    "\u0110": "d", "\u0111": "d",  # Đ đ
-    "\u00d0": "d", "\u00f0": "d", "\u0189": "d", "\u0256": "d",  # Đ look-alikes
-    "\u00c6": "a", "\u00e6": "a",  # keep 1:1 (ae ligature would be 2 chars)
-    "\u00d8": "o", "\u00f8": "o",
-    "\u0141": "l", "\u0142": "l",
+    "\u0110": "d",
+    "\u0111": "d",  # Đ đ
+    "\u00d0": "d",
+    "\u00f0": "d",
+    "\u0189": "d",
+    "\u0256": "d",  # Đ look-alikes
+    "\u00c6": "a",
+    "\u00e6": "a",  # keep 1:1 (ae ligature would be 2 chars)
+    "\u00d8": "o",
+    "\u00f8": "o",
+    "\u0141": "l",
+    "\u0142": "l",
     "\u0131": "i",
     "\u2026": ".",
 }
@@ -514,7 +521,9 @@ def expand_abbreviations(text: str) -> str:
     """
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", "".join(ch for ch in text if unicodedata.category(ch) != "Cf"))
+    text = unicodedata.normalize(
+        "NFC", "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    )
     text = _apply_money(text)
     text = _apply_rules(text)
     text = _apply_so_do(text)

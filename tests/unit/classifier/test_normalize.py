@@ -141,53 +141,6 @@ class TestFoldWithOffsets:
         assert offsets[-1] == len(text)
 
 
-hypothesis = pytest.importorskip("hypothesis")
-st = hypothesis.strategies
-
-VIETNAMESE = (
-    "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệghiìíỉĩịklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvxyỳýỷỹỵ"
-)
-ALPHABET = VIETNAMESE + VIETNAMESE.upper() + "0123456789 .,;:!?-/\"'()\n\t\u00a0“”–"
-
-
-@hypothesis.settings(max_examples=300, deadline=None)
-@hypothesis.given(st.text(alphabet=ALPHABET, max_size=80))
-def test_property_fold_is_one_to_one_on_nfc_vietnamese(text):
-    text = unicodedata.normalize("NFC", text)
-    folded = fold(text)
-    assert len(folded) == len(text)
-    assert folded == "".join(fold(c) for c in text)
-    assert folded.isascii()
-    assert fold(nfd(text)) == folded
-    assert fold(folded) == folded
-
-
-@hypothesis.settings(max_examples=300, deadline=None)
-@hypothesis.given(st.text(max_size=60))
-def test_property_offsets_map_back_for_any_text(text):
-    folded, offsets = fold_with_offsets(text)
-    assert folded == fold(text)
-    assert len(offsets) == len(folded) + 1
-    assert offsets[0] == 0 and offsets[-1] == len(text)
-    assert all(a < b for a, b in zip(offsets, list(offsets)[1:], strict=False)) or not folded
-    for k in range(len(folded)):
-        assert fold(text[offsets[k] : offsets[k + 1]]) == folded[k]
-
-
-@hypothesis.settings(max_examples=200, deadline=None)
-@hypothesis.given(st.text(alphabet=ALPHABET, max_size=60), st.data())
-def test_property_match_in_folded_text_maps_to_same_span(text, data):
-    text = unicodedata.normalize("NFC", text)
-    hypothesis.assume(len(text) >= 2)
-    i = data.draw(st.integers(0, len(text) - 1))
-    j = data.draw(st.integers(i + 1, len(text)))
-    folded, offsets = fold_with_offsets(nfd(text))
-    needle = fold(text[i:j])
-    start = fold(text).index(needle)
-    span = nfd(text)[offsets[start] : offsets[start + len(needle)]]
-    assert fold(span) == needle
-
-
 # ------------------------------------------------------------------------------ abbreviations
 
 
@@ -274,3 +227,55 @@ class TestExpandAbbreviations:
 
     def test_empty(self):
         assert expand_abbreviations("") == ""
+
+
+# ------------------------------------------------------------------------------ properties
+# Hypothesis is in the project's test extras; without it only these property tests are left out.
+
+try:
+    import hypothesis
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover
+    hypothesis = None
+
+
+if hypothesis is not None:
+    VIETNAMESE = (
+        "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệghiìíỉĩịklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvxyỳýỷỹỵ"
+    )
+    ALPHABET = VIETNAMESE + VIETNAMESE.upper() + "0123456789 .,;:!?-/\"'()\n\t\u00a0“”–"
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(st.text(alphabet=ALPHABET, max_size=80))
+    def test_property_fold_is_one_to_one_on_nfc_vietnamese(text):
+        text = unicodedata.normalize("NFC", text)
+        folded = fold(text)
+        assert len(folded) == len(text)
+        assert folded == "".join(fold(c) for c in text)
+        assert folded.isascii()
+        assert fold(nfd(text)) == folded
+        assert fold(folded) == folded
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(st.text(max_size=60))
+    def test_property_offsets_map_back_for_any_text(text):
+        folded, offsets = fold_with_offsets(text)
+        assert folded == fold(text)
+        assert len(offsets) == len(folded) + 1
+        assert offsets[0] == 0 and offsets[-1] == len(text)
+        assert all(a < b for a, b in zip(offsets, list(offsets)[1:], strict=False)) or not folded
+        for k in range(len(folded)):
+            assert fold(text[offsets[k] : offsets[k + 1]]) == folded[k]
+
+    @hypothesis.settings(max_examples=200, deadline=None)
+    @hypothesis.given(st.text(alphabet=ALPHABET, max_size=60), st.data())
+    def test_property_match_in_folded_text_maps_to_same_span(text, data):
+        text = unicodedata.normalize("NFC", text)
+        hypothesis.assume(len(text) >= 2)
+        i = data.draw(st.integers(0, len(text) - 1))
+        j = data.draw(st.integers(i + 1, len(text)))
+        folded, offsets = fold_with_offsets(nfd(text))
+        needle = fold(text[i:j])
+        start = fold(text).index(needle)
+        span = nfd(text)[offsets[start] : offsets[start + len(needle)]]
+        assert fold(span) == needle
