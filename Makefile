@@ -9,7 +9,7 @@ setup:
 	bash scripts/setup.sh
 
 run: setup
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade heads
 	$(FLASK) seed
 	$(FLASK) run --host 127.0.0.1 --port 5000
 

@@ -61,7 +61,7 @@ def app():
     })
     with app.app_context():
         _drop_everything()
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
     yield app
     with app.app_context():
         db.session.remove()

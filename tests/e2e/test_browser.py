@@ -37,7 +37,7 @@ def live_server():
         "UPLOAD_FOLDER": str(workdir / "uploads"),
     })
     with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parents[2] / "migrations"))
+        upgrade(directory=str(Path(__file__).resolve().parents[2] / "migrations"), revision="heads")
         load_directory()
     # Capture the development server's access log to prove it holds no client address.
     records: list[str] = []

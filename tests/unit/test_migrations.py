@@ -20,6 +20,6 @@ def test_models_and_migrations_agree(ctx):
 def test_downgrade_to_base_and_upgrade_again(ctx):
     db.session.remove()
     downgrade(directory=MIGRATIONS, revision="base")
-    upgrade(directory=MIGRATIONS)
+    upgrade(directory=MIGRATIONS, revision="heads")
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
