@@ -1,7 +1,7 @@
 # tinbao — the two commands a fresh machine needs:
 #   make run    set up ./.venv, migrate the embedded SQLite database, seed, serve :5000
 #   make test   set up ./.venv with the test tools and run the whole suite (SQLite + PostgreSQL)
-.PHONY: run test setup
+.PHONY: run test setup security
 
 FLASK = .venv/bin/flask --app portal
 
@@ -15,3 +15,8 @@ run: setup
 
 test:
 	bash scripts/test.sh
+
+# bandit, pip-audit, sqlmap and wapiti against a throwaway local instance (docs/security.md);
+# not part of `make test`. Reports in instance/security/.
+security: setup
+	bash scripts/security.sh

@@ -1,11 +1,12 @@
 """tinbao portal: the Flask application factory."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 
-from portal import privacy_logging
+from portal import client_keys, privacy_logging, security_headers
 from portal.config import load_config
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -23,19 +24,41 @@ class SplitCookieSessionInterface(SecureCookieSessionInterface):
         name = super().get_cookie_name(app)
         return f"{name}_staff" if request.path.startswith("/staff") else name
 
+    def get_expiration_time(self, app, session):
+        # The staff cookie lives as long as the back office's idle timeout (the server also
+        # checks idle and absolute limits itself, portal/staff/auth.py).
+        expires = super().get_expiration_time(app, session)
+        if expires is not None and request.path.startswith("/staff"):
+            expires = datetime.now(UTC) + timedelta(minutes=app.config["STAFF_IDLE_MINUTES"])
+        return expires
+
+    def get_cookie_secure(self, app):
+        # Secure whenever the request came over HTTPS, and always with TINBAO_COOKIE_SECURE=1
+        # (behind a TLS-terminating proxy the app sees plain HTTP).
+        return super().get_cookie_secure(app) or request.is_secure
+
+    def save_session(self, app, session, response):
+        # The JSON API uses no cookies (that is why it is exempt from CSRF): never set one.
+        if request.path.startswith("/api/"):
+            return
+        super().save_session(app, session, response)
+
 
 def select_locale() -> str:
     """Vietnamese unless the visitor picked English (kept in their session)."""
     if not has_request_context():  # CLI commands and jobs speak Vietnamese
         return "vi"
     wanted = request.args.get("lang")
+    if request.path.startswith("/api/"):
+        # The API uses no cookies: the language comes with each request.
+        if wanted in ("vi", "en"):
+            return wanted
+        return request.accept_languages.best_match(["vi", "en"], default="vi")
     if wanted in ("vi", "en"):
         session["lang"] = wanted
         return wanted
     if session.get("lang") in ("vi", "en"):
         return session["lang"]
-    if request.path.startswith("/api/"):
-        return request.accept_languages.best_match(["vi", "en"], default="vi")
     return "vi"
 
 
@@ -59,11 +82,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     limiter.init_app(app)
+    client_keys.init_app(app)
     login_manager.init_app(app)
     privacy_logging.install(app)
 
     from portal import models  # noqa: F401  (register every table with the metadata)
     from portal.classification import jobs
+    from portal import protection
+    from portal.antispam.views import bp as antispam_bp
     from portal.api.views import bp as api_bp
     from portal.cli import register_commands
     from portal.errors import register_error_handlers
@@ -73,27 +99,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(antispam_bp)
     staff.register(app)
     csrf.exempt(api_bp)
     register_error_handlers(app)
     register_template_helpers(app)
     register_commands(app)
     jobs.init_app(app)
+    protection.init_app(app)
 
-    @app.after_request
-    def no_store_public(response):
-        # Public pages may show a case's history; never let a shared computer's cache keep them.
-        if not request.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-            "form-action 'self'; frame-ancestors 'none'",
-        )
-        return response
+    security_headers.init_app(app)
 
     @app.before_request
     def remember_locale():

@@ -14,6 +14,8 @@ from pathlib import Path
 import filetype
 from flask_babel import lazy_gettext as _l
 
+from portal import scrub
+
 ALLOWED_MIME = {
     "image/jpeg": "jpg",
     "image/png": "png",
@@ -52,6 +54,10 @@ def check_files(uploads, *, max_files: int, max_bytes: int, max_total: int):
 
     ``uploads`` is a list of ``(filename, stream)``; empty file inputs are skipped.
     Returns ``(files, error)``: a list of :class:`IncomingFile` or a message for the reporter.
+
+    The cheap checks (count, size, type) run on every file first; then each file's metadata
+    is removed (:mod:`portal.scrub`), so what is returned, and later stored, is the cleaned
+    file. A file that cannot be cleaned is refused rather than kept with its metadata.
     """
     files: list[IncomingFile] = []
     total = 0
@@ -82,7 +88,39 @@ def check_files(uploads, *, max_files: int, max_bytes: int, max_total: int):
                 types=ALLOWED_HUMAN,
             )
         files.append(IncomingFile(clean_filename(filename), data, kind.mime))
+    for incoming in files:
+        try:
+            incoming.data = scrub.scrub(incoming.content_type, incoming.data)
+        except scrub.ScrubError as exc:
+            return [], scrub_refusal(incoming.original_name, exc)
     return files, None
+
+
+def scrub_refusal(name: str, error: "scrub.ScrubError"):
+    """The reporter's message for a file whose metadata could not be removed."""
+    if error.reason == "too_many_pixels":
+        return _l(
+            "Ảnh “%(name)s” quá lớn: tối đa khoảng %(mp)d triệu điểm ảnh. Vui lòng gửi ảnh nhỏ "
+            "hơn.",
+            name=name, mp=(scrub.max_image_pixels() or 0) // 1_000_000,
+        )
+    if error.reason == "too_large":
+        return _l(
+            "Tài liệu “%(name)s” quá lớn khi giải nén (tối đa %(mb)d MB). Vui lòng chia nhỏ tài "
+            "liệu.",
+            name=name, mb=scrub.MAX_ZIP_UNCOMPRESSED // (1024 * 1024),
+        )
+    if error.reason == "encrypted":
+        return _l(
+            "Tệp “%(name)s” được đặt mật khẩu nên không thể xoá thông tin ẩn trong tệp. Vui lòng "
+            "gửi bản không đặt mật khẩu.",
+            name=name,
+        )
+    return _l(
+        "Tệp “%(name)s” bị hỏng hoặc không đọc được, nên không thể xoá thông tin ẩn trong tệp "
+        "(như vị trí chụp, tên người soạn). Tệp chưa được nhận; vui lòng gửi bản khác.",
+        name=name,
+    )
 
 
 class LocalFileStorage:

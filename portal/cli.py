@@ -10,7 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from portal.accounts.models import ROLES, User
-from portal.accounts.services import AccountError, create_user
+from portal.accounts.services import AccountError, create_user, reset_two_factor
 from portal.agencies.models import Agency
 from portal.agencies.seed import load_directory
 from portal.extensions import db
@@ -21,6 +21,7 @@ DEMO_USERS = [
     ("admin", "admin", None, "Quản trị hệ thống"),
     ("triage", "triage", None, "Cán bộ tiếp nhận MTTQ"),
     ("supervisor", "supervisor", None, "Cán bộ giám sát"),
+    ("custodian", "custodian", None, "Người giữ danh tính người gửi"),
     ("police", "agency", "tn-police", "Cán bộ Công an tỉnh"),
     ("inspectorate", "agency", "tn-inspectorate", "Cán bộ Thanh tra tỉnh"),
     ("procuracy", "agency", "tn-procuracy", "Cán bộ Viện kiểm sát"),
@@ -31,6 +32,11 @@ def register_commands(app) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(users_group)
     app.cli.add_command(classifier_group)
+    from portal.audit.cli import audit_group
+    from portal.reports.retention import retention_group
+
+    app.cli.add_command(audit_group)
+    app.cli.add_command(retention_group)
 
 
 @click.command("seed")
@@ -99,6 +105,19 @@ def create_user_command(username, role, agency_code, display_name, password) -> 
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"Đã tạo tài khoản {username.lower()} ({role}).")
+
+
+@users_group.command("reset-2fa")
+@click.argument("username")
+def reset_two_factor_command(username) -> None:
+    """Remove a user's two-factor secret (lost phone, or after changing SECRET_KEY)."""
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"Không có tài khoản {username}.")
+    reset_two_factor(user)
+    db.session.commit()
+    click.echo(f"Đã đặt lại xác thực hai bước của {user.username}; "
+               "người này sẽ đăng ký lại ở lần đăng nhập tới.")
 
 
 @users_group.command("list")

@@ -35,13 +35,35 @@ def load_config(instance_path: str) -> dict:
     return {
         "SECRET_KEY": env("TINBAO_SECRET_KEY") or _instance_secret(instance, "secret_key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: SQL errors and SQL logging never show the values (identity fields,
+        # report text) that a statement carried.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "UPLOAD_FOLDER": env("TINBAO_UPLOAD_FOLDER") or str(instance / "uploads"),
+        # Encryption keys (portal/protection/crypto.py, docs/security.md "Encryption at rest
+        # and keys"): files under KEYS_FOLDER (generated on the first run, mode 0600) unless the
+        # key itself is given in the environment (base64). The custodian's private key may be
+        # left out entirely (public key only): reports are then sealed here and identities can
+        # be opened only where the private key is.
+        "KEYS_FOLDER": env("TINBAO_KEYS_FOLDER") or str(instance / "keys"),
+        "CUSTODIAN_KEY_FILE": env("TINBAO_CUSTODIAN_KEY_FILE") or None,
+        "CUSTODIAN_PRIVATE_KEY": env("TINBAO_CUSTODIAN_PRIVATE_KEY") or None,
+        "CUSTODIAN_PUBLIC_KEY": env("TINBAO_CUSTODIAN_PUBLIC_KEY") or None,
+        "CONTENT_KEY_FILE": env("TINBAO_CONTENT_KEY_FILE") or None,
+        "CONTENT_KEY": env("TINBAO_CONTENT_KEY") or None,
+        "INDEX_KEY_FILE": env("TINBAO_INDEX_KEY_FILE") or None,
+        "INDEX_KEY": env("TINBAO_INDEX_KEY") or None,
+        # Generate missing keys (first run). Set 0 in production once the keys exist, so that a
+        # keys folder that failed to mount stops the portal instead of starting with new keys.
+        "KEYS_GENERATE": env("TINBAO_KEYS_GENERATE", "1") == "1",
         "REDIS_URL": redis_url,
         # Flask-Limiter keeps its counters in Redis when there is one, else in process memory.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOOKUP_RATE_LIMIT": env("TINBAO_LOOKUP_RATE_LIMIT") or "10 per minute; 60 per hour",
+        # All clients together: caps guessing from many addresses (e.g. through Tor).
+        "LOOKUP_GLOBAL_RATE_LIMIT": env("TINBAO_LOOKUP_GLOBAL_RATE_LIMIT") or "600 per minute",
+        # Days after a case closes before `flask retention purge` deletes identity and files.
+        "RETENTION_DAYS": int(env("TINBAO_RETENTION_DAYS") or 365),
         "FILING_RATE_LIMIT": env("TINBAO_FILING_RATE_LIMIT") or "10 per hour; 30 per day",
         "API_RATE_LIMIT": env("TINBAO_API_RATE_LIMIT") or "60 per hour",
         # Report limits: shared by the web form and the JSON API.
@@ -60,5 +82,31 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env("TINBAO_COOKIE_SECURE", "0") == "1",
         "PERMANENT_SESSION_LIFETIME": 30 * 60,
+        # Staff access (portal/staff/auth.py, docs/security.md "Staff access"): a back-office
+        # session ends after this many idle minutes or hours since login, whichever comes first;
+        # LOGIN_MAX_FAILURES wrong passwords or codes in a row lock the account for
+        # LOGIN_LOCKOUT_MINUTES.
+        "STAFF_IDLE_MINUTES": int(env("TINBAO_STAFF_IDLE_MINUTES") or 30),
+        "STAFF_SESSION_MAX_HOURS": int(env("TINBAO_STAFF_SESSION_MAX_HOURS") or 10),
+        "LOGIN_MAX_FAILURES": int(env("TINBAO_LOGIN_MAX_FAILURES") or 5),
+        "LOGIN_LOCKOUT_MINUTES": int(env("TINBAO_LOGIN_LOCKOUT_MINUTES") or 15),
         "WTF_CSRF_TIME_LIMIT": 2 * 3600,
+        # Flask-WTF's strict mode wants a Referer on HTTPS posts, but we send
+        # "Referrer-Policy: no-referrer", so browsers send none: the token and SameSite do the job.
+        "WTF_CSRF_SSL_STRICT": False,
+        "REMEMBER_COOKIE_SECURE": env("TINBAO_COOKIE_SECURE", "0") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Web hardening (portal/security_headers.py, docs/security.md, docs/tor.md).
+        "FORCE_HTTPS": env("TINBAO_FORCE_HTTPS", "0") == "1",
+        "HSTS_ENABLED": env("TINBAO_HSTS", "1") == "1",  # only ever sent over HTTPS
+        "HSTS_MAX_AGE": 365 * 24 * 3600,
+        "ONION_LOCATION": env("TINBAO_ONION_LOCATION") or None,
+        "SERVE_STAFF": env("TINBAO_SERVE_STAFF", "1") == "1",
+        # Optional proof of work for JavaScript clients (portal/antispam): a solved challenge
+        # moves a filing from FILING_RATE_LIMIT to the higher POW_FILING_RATE_LIMIT.
+        "POW_DIFFICULTY": int(env("TINBAO_POW_DIFFICULTY") or 16),  # leading zero bits
+        "POW_MAX_AGE": 600,  # seconds a challenge stays valid
+        "POW_FILING_RATE_LIMIT": env("TINBAO_POW_FILING_RATE_LIMIT") or "30 per hour; 100 per day",
+        "POW_CHALLENGE_RATE_LIMIT": "30 per minute",
     }

@@ -4,6 +4,7 @@ from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.audit.models import AuditEntry
 from portal.classification.models import Classification
+from portal.protection.models import IdentityDisclosure, ReportSearchToken
 from portal.reports.models import (
     Attachment,
     InternalNote,
@@ -18,10 +19,12 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Classification",
+    "IdentityDisclosure",
     "InternalNote",
     "Message",
     "Report",
     "ReportEvent",
+    "ReportSearchToken",
     "ReporterIdentity",
     "User",
 ]

@@ -13,14 +13,24 @@ import re
 _CANDIDATE_RE = re.compile(r"[0-9A-Fa-f:.]*[:.][0-9A-Fa-f:.]*(?:%\w+)?")
 
 
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
 def _redact(match: re.Match) -> str:
     token = match.group(0)
     stripped = token.strip(".:") if not token.startswith("::") else token.rstrip(".")
-    try:
-        ipaddress.ip_address(stripped.split("%")[0])
-    except ValueError:
-        return token
-    return token.replace(stripped, "[redacted]")
+    if _is_address(stripped):
+        return token.replace(stripped, "[redacted]")
+    # "203.0.113.7:51234": an IPv4 address with a port (servers log peers this way).
+    host, sep, port = stripped.rpartition(":")
+    if sep and port.isdigit() and "." in host and _is_address(host):
+        return token.replace(host, "[redacted]")
+    return token
 
 
 class RedactClientAddress(logging.Filter):

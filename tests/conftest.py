@@ -16,7 +16,7 @@ from portal import create_app
 from portal.accounts.services import create_user
 from portal.agencies.seed import load_directory
 from portal.extensions import db, limiter
-from tests.helpers import PASSWORD, StubClassifier, login
+from tests.helpers import PASSWORD, TOTP_SECRETS, StubClassifier, enrol_totp, login
 
 TEST_DB_URL = os.environ.get("TINBAO_TEST_DATABASE_URL")
 
@@ -126,7 +126,11 @@ def make_user(app):
             agency = None
             if agency_code:
                 agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
-            create_user(username, PASSWORD, role, agency=agency)
+            user = create_user(username, PASSWORD, role, agency=agency)
+            TOTP_SECRETS.pop(user.username, None)
+            if user.two_factor_required:  # custodian, supervisor, admin: enrolled, as they must be
+                db.session.flush()
+                enrol_totp(user)
             db.session.commit()
             db.session.remove()
         return username

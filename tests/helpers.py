@@ -2,6 +2,7 @@
 
 import re
 
+import pyotp
 from sqlalchemy import inspect, text
 
 from portal.extensions import db
@@ -10,6 +11,9 @@ CSRF_RE = re.compile(
     r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
 )
 PASSWORD = "correct horse battery staple"
+# TOTP secrets of the test users enrolled in two-factor (filled by the make_user fixture).
+TOTP_SECRETS: dict[str, str] = {}
+_LAST_TOTP_STEP: dict[str, int] = {}
 
 
 def csrf_token(client, url: str) -> str:
@@ -52,9 +56,42 @@ def open_case(client, code: str):
 
 
 def login(client, username: str, password: str = PASSWORD):
+    """Log in through the form; users with two-factor also get through the code step."""
     token = csrf_token(client, "/staff/login")
-    return client.post("/staff/login", data={"csrf_token": token, "username": username,
-                                             "password": password})
+    response = client.post("/staff/login", data={"csrf_token": token, "username": username,
+                                                 "password": password})
+    if (response.status_code == 302 and response.headers["Location"] == "/staff/login/code"
+            and username.lower() in TOTP_SECRETS):
+        response = client.post("/staff/login/code", data={
+            "csrf_token": csrf_token(client, "/staff/login/code"),
+            "code": totp_code(username)})
+    return response
+
+
+def enrol_totp(user) -> str:
+    """Give ``user`` a confirmed TOTP secret, as the enrolment page would; returns the secret."""
+    from flask import current_app
+
+    from portal import timeutil
+    from portal.accounts import twofactor
+
+    secret = pyotp.random_base32()
+    user.totp_secret_encrypted = twofactor.seal_secret(
+        secret, user_id=user.id, secret_key=current_app.config["SECRET_KEY"])
+    user.totp_enabled_at = timeutil.utcnow()
+    TOTP_SECRETS[user.username] = secret
+    return secret
+
+
+def totp_code(username: str) -> str:
+    """A code for ``username`` that the server has not accepted yet (codes are single-use): the
+    current time step's, or the next one's when the current one was used (still accepted)."""
+    from portal import timeutil
+
+    secret = TOTP_SECRETS[username.lower()]
+    step = max(int(timeutil.utcnow().timestamp()) // 30, _LAST_TOTP_STEP.get(secret, -1) + 1)
+    _LAST_TOTP_STEP[secret] = step
+    return pyotp.TOTP(secret).generate_otp(step)
 
 
 def table_has_no_rows(app, *tables: str) -> bool:

@@ -11,9 +11,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import get_locale
 
+from portal.antispam import services as antispam
 from portal.classification import jobs
-from portal.extensions import limiter
+from portal.extensions import limiter, lookup_global_limit
 from portal.public.views import storage
+from portal.receipts import new_code
 from portal.reports import intake, reporter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -67,6 +69,10 @@ def create_report():
         submission = intake.validate(data, [], current_app.config)
     except intake.ValidationError as exc:
         return _error(422, "validation_failed", exc.fields)
+    if antispam.honeypot_filled(data.get(antispam.HONEYPOT_FIELD)):
+        # The honeypot (openapi.json, NewReport): answered like a filing, nothing stored, and
+        # the code opens nothing.
+        return jsonify({"receipt_code": new_code(), "status": "received"}), 201
     submission.channel = "api"
     submission.language = str(get_locale() or "vi")
     report, code = intake.file_report(
@@ -78,6 +84,7 @@ def create_report():
 
 @bp.get("/reports/status")
 @limiter.limit(lambda: current_app.config["LOOKUP_RATE_LIMIT"])
+@lookup_global_limit()
 def report_status():
     """Status, history and messages of the case the receipt code opens."""
     report = _report_from_header()
@@ -91,6 +98,7 @@ def report_status():
 
 @bp.post("/reports/messages")
 @limiter.limit(lambda: current_app.config["LOOKUP_RATE_LIMIT"])
+@lookup_global_limit()
 def add_message():
     """Add a message from the reporter."""
     report = _report_from_header()
@@ -106,3 +114,15 @@ def add_message():
         return _error(422, "validation_failed", {"text": error})
     reporter.add_reporter_message(report, text, [], storage())
     return jsonify({"status": reporter.public_view(report)["status"]}), 201
+
+
+@bp.post("/reports/receipt")
+@limiter.limit(lambda: current_app.config["LOOKUP_RATE_LIMIT"])
+@lookup_global_limit()
+def rotate_receipt():
+    """Replace the receipt code: answers the new one once; the old one stops working."""
+    report = _report_from_header()
+    if report is None:
+        return _not_found()
+    code = reporter.rotate_code(report, current_app.config["SECRET_KEY"], channel="api")
+    return jsonify({"receipt_code": code}), 201

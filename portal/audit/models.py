@@ -1,4 +1,9 @@
-"""Audit entries: who did what to which report, and when. Never client addresses."""
+"""Audit entries: who did what to which report, and when. Never client addresses.
+
+The table is append-only and tamper-evident: each entry carries its position in the chain
+(``seq``), the hash of the entry before it and its own SHA-256 hash over a canonical
+serialisation (portal/audit/chain.py). ``flask --app portal audit verify`` walks the chain.
+"""
 
 from datetime import datetime
 
@@ -19,3 +24,8 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(String(64))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The hash chain. ``seq`` counts from 1 without gaps; a unique index makes two writers
+    # that somehow read the same head fail instead of forking the chain.
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))

@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.protection.envelope import Encrypted
 from portal.timeutil import UTCDateTime, utcnow
 
 
@@ -24,7 +25,9 @@ class Classification(db.Model):
     crime_flag: Mapped[bool] = mapped_column(Boolean, index=True)
     crime_score: Mapped[float] = mapped_column(Float)
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The classifier's whole answer (ranked scores, articles with evidence spans, flags).
-    result: Mapped[dict] = mapped_column(JSON)
+    # The classifier's whole answer (ranked scores, articles with evidence spans, flags). It
+    # quotes the report (evidence), so it is encrypted like the report text.
+    result_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    result = Encrypted("result_encrypted", "classification.result", kind="json")
 
     report = relationship("Report", back_populates="classification")

@@ -56,6 +56,9 @@ class ReportForm(FlaskForm):
         _l("Liên hệ với tôi"), choices=choices(list(CONTACT_LABELS.items())), default="none",
         validate_choice=False,
     )
+    # Honeypot (portal/antispam): hidden from people by CSS and from assistive technology by
+    # aria-hidden; a person who meets it anyway is told to leave it empty.
+    website = StringField(_l("Để trống ô này"))
 
     def submission_data(self) -> dict:
         """Raw values in the shape :func:`portal.reports.intake.validate` expects."""
@@ -87,3 +90,9 @@ class LookupForm(FlaskForm):
 class ReplyForm(FlaskForm):
     text = TextAreaField(_l("Trả lời hoặc bổ sung thông tin"))
     attachments = MultipleFileField(_l("Tệp đính kèm (nếu có)"))
+
+
+class ConsentForm(FlaskForm):
+    """Give ("yes") or withdraw ("no") consent to disclose one's identity to the agency."""
+
+    consent = StringField()

@@ -1,5 +1,6 @@
 """Public views: thin — validate, call a service, redirect or render."""
 
+import logging
 from datetime import datetime
 
 from flask import (
@@ -16,16 +17,21 @@ from flask_babel import gettext as _
 from flask_babel import get_locale
 
 from portal import geo
+from portal.antispam import services as antispam
+from portal.antispam.views import has_valid_pow, without_pow
 from portal.attachments import LocalFileStorage, check_files
 from portal.classification import jobs
-from portal.extensions import limiter
+from portal.extensions import limiter, lookup_global_limit
 from portal.formutil import choices
 from portal.labels import REPORT_TYPE_HELP
-from portal.public.forms import LookupForm, ReplyForm, ReportForm
+from portal.protection import disclosure
+from portal.public.forms import ConsentForm, LookupForm, ReplyForm, ReportForm
+from portal.receipts import new_code
 from portal.reports import intake, reporter
-from portal.timeutil import format_datetime_vn
+from portal.timeutil import format_datetime_vn, utcnow
 
 bp = Blueprint("public", __name__)
+log = logging.getLogger(__name__)
 
 # Session key holding the keyed hash of the receipt code the reporter opened. The code
 # itself is never kept after the request that typed it.
@@ -73,7 +79,12 @@ def _prepare_location(form: ReportForm, province_code: int | None) -> None:
 
 
 @bp.route("/gui-tin", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["FILING_RATE_LIMIT"], methods=["POST"])
+# A filing with a solved proof of work (static/js/pow.js) counts against the higher limit
+# instead of the normal one; without one (no JavaScript) the normal limit applies.
+@limiter.limit(lambda: current_app.config["FILING_RATE_LIMIT"], methods=["POST"],
+               exempt_when=has_valid_pow)
+@limiter.limit(lambda: current_app.config["POW_FILING_RATE_LIMIT"], methods=["POST"],
+               exempt_when=without_pow, scope="filing-with-pow")
 def file_report():
     """The filing form. Without JavaScript the province is chosen first (a GET step) so the
     commune/ward list can be shown before the reporter types anything."""
@@ -96,6 +107,12 @@ def file_report():
             )
         except intake.ValidationError as exc:
             errors.update(exc.fields)
+        if not errors and antispam.honeypot_filled(form.website.data):
+            # A bot filled the field no person sees: the same answer as a real filing, but
+            # nothing is stored and the code opens nothing.
+            log.info("filing dropped: honeypot field filled")
+            session["new_receipt"] = {"code": new_code(), "filed_at": utcnow().isoformat()}
+            return redirect(url_for("public.receipt"))
         if not errors:
             submission.language = str(get_locale() or "vi")
             report, code = intake.file_report(
@@ -126,6 +143,7 @@ def receipt():
 
 @bp.route("/tra-cuu", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOOKUP_RATE_LIMIT"], methods=["POST"])
+@lookup_global_limit(methods=["POST"])
 def lookup():
     """Enter a receipt code to open the case."""
     form = LookupForm()
@@ -180,8 +198,56 @@ def case():
     elif request.method == "POST":
         errors["text"] = _("Biểu mẫu đã hết hạn. Vui lòng gửi lại.")
     return render_template(
-        "public/case.html", view=reporter.public_view(report), form=form, errors=errors
+        "public/case.html", view=reporter.public_view(report), form=form, errors=errors,
+        consent=None if report.identity is None else report.identity.disclosure_consent,
     ), (422 if errors else 200)
+
+
+@bp.post("/ho-so/danh-tinh")
+@limiter.limit(lambda: current_app.config["FILING_RATE_LIMIT"])
+def consent():
+    """Give or withdraw consent to disclose the reporter's identity to the handling agency."""
+    report = _current_case()
+    if report is None:
+        return redirect(url_for("public.lookup"))
+    form = ConsentForm()
+    if not form.validate_on_submit() or form.consent.data not in ("yes", "no"):
+        flash(_("Biểu mẫu đã hết hạn. Vui lòng gửi lại."), "error")
+        return redirect(url_for("public.case"))
+    try:
+        disclosure.set_consent(report, form.consent.data == "yes")
+    except disclosure.DisclosureError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("public.case"))
+    if form.consent.data == "yes":
+        flash(_("Đã ghi nhận: bạn đồng ý để cơ quan giải quyết biết danh tính của bạn."),
+              "success")
+    else:
+        flash(_("Đã ghi nhận: bạn không đồng ý cung cấp danh tính."), "success")
+    return redirect(url_for("public.case"))
+
+
+@bp.post("/ho-so/doi-ma")
+@limiter.limit(lambda: current_app.config["FILING_RATE_LIMIT"])
+def rotate_code():
+    """Replace the receipt code of the opened case; the new one is shown once."""
+    report = _current_case()
+    if report is None:
+        return redirect(url_for("public.lookup"))
+    code = reporter.rotate_code(report, current_app.config["SECRET_KEY"], channel="web")
+    # This browser stays on the case; every other holder of the old code is shut out.
+    session[CASE_KEY] = report.receipt_code_hash
+    session["rotated_receipt"] = code
+    return redirect(url_for("public.rotated_code"))
+
+
+@bp.get("/ho-so/ma-moi")
+def rotated_code():
+    """Shows the new receipt code exactly once, right after rotating it."""
+    code = session.pop("rotated_receipt", None)
+    if not isinstance(code, str) or _current_case() is None:
+        return render_template("public/receipt_gone.html")
+    return render_template("public/receipt_rotated.html", code=code)
 
 
 @bp.post("/ho-so/thoat")

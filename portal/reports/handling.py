@@ -12,9 +12,18 @@ from portal.audit import services as audit
 from portal.classification.models import Classification
 from portal.extensions import db
 from portal.labels import OUTCOMES
+from portal.protection import agency_copy
+from portal.protection import search as search_index
 from portal.reports import status
-from portal.reports.models import FLAGS, REPORT_TYPES, SECTORS, SUBJECTS, InternalNote, Message, Report
-from portal.textfold import fold
+from portal.reports.models import (
+    FLAGS,
+    REPORT_TYPES,
+    SECTORS,
+    SUBJECTS,
+    InternalNote,
+    Message,
+    Report,
+)
 
 
 class ActionError(Exception):
@@ -35,11 +44,6 @@ def _apply(report, action, **kwargs):
 def _commit(action: str, user, report, **detail) -> None:
     audit.record(action, user=user, report=report, **detail)
     db.session.commit()
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def has_crime_signs():
@@ -77,9 +81,8 @@ def queue_query(*, statuses=None, report_type=None, sector=None, province_code=N
     if ward_code:
         query = query.where(Report.ward_code == ward_code)
     if search:
-        # Accent-insensitive: both sides folded; every word must appear.
-        for word in fold(search).split()[:8]:
-            query = query.where(Report.search_text.like(_like_pattern(word), escape="\\"))
+        # Accent-insensitive through the keyed token index: every folded word must appear.
+        query = search_index.matching(query, Report.id, search)
     order = [Report.created_at.asc(), Report.id.asc()]
     if crime_first:
         order.insert(0, case((has_crime_signs(), 0), else_=1))
@@ -93,6 +96,15 @@ def count(query) -> int:
 def log_view(user, report) -> None:
     """Record that a staff member opened a case (Luật Tố cáo 2018, Art. 49: access is logged)."""
     _commit("view_case", user, report)
+
+
+def log_list_view(user, listing: str, reports) -> None:
+    """Record which cases a list page showed to a staff member: a list shows each case's
+    opening words, so it is access too. The filters and search words are not recorded."""
+    report_ids = [report.id for report in reports]
+    if report_ids:
+        audit.record("view_list", user=user, list=listing, report_ids=report_ids)
+        db.session.commit()
 
 
 def classify(user, report, *, report_type, sector, subject, flags, crime=None) -> None:
@@ -130,9 +142,10 @@ def message_reporter(user, report, body: str) -> None:
     if not body:
         raise ActionError(_l("Tin nhắn trống."))
     agency = user.agency if user.role == "agency" else None
-    report.messages.append(
-        Message(from_reporter=False, body=body, sender_agency=agency, author_user_id=user.id)
-    )
+    message = Message(from_reporter=False, body=body, sender_agency=agency,
+                      author_user_id=user.id)
+    report.messages.append(message)
+    agency_copy.mask_message(report, message)
     status.record_event(report, "info_requested", actor=user, agency=agency)
     _commit("message_reporter", user, report)
 

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from portal import geo
 from portal.attachments import IncomingFile, LocalFileStorage
 from portal.extensions import db
+from portal.protection import agency_copy, envelope, search
 from portal.receipts import code_hash, new_code
 from portal.reports import status
 from portal.reports.models import (
@@ -23,7 +24,6 @@ from portal.reports.models import (
     Report,
     ReporterIdentity,
 )
-from portal.textfold import fold
 from portal.timeutil import today_vn
 
 PHONE_RE = re.compile(r"^(\+84|84|0)\d{8,10}$")
@@ -233,7 +233,10 @@ def _validate_identity(raw: dict, errors: dict) -> Identity | None:
 def file_report(submission: Submission, *, secret_key: str, storage: LocalFileStorage):
     """Store a validated submission; return ``(report, receipt_code)``.
 
-    The receipt code is returned once and never stored in clear.
+    The receipt code is returned once and never stored in clear. Text, identity and files are
+    encrypted before anything is written (portal/protection/envelope.py); the search index gets
+    keyed tokens, and the places where the reporter's own identity appears in the text are
+    noted for the agency's masked copy.
     """
     code = new_code()
     stored: list[str] = []
@@ -249,19 +252,25 @@ def file_report(submission: Submission, *, secret_key: str, storage: LocalFileSt
             report_type=submission.report_type,
             text=submission.text,
             involved=submission.involved,
-            search_text=fold(f"{submission.text}\n{submission.involved or ''}"),
             province_code=submission.province_code,
             ward_code=submission.ward_code,
             occurred_on=submission.occurred_on,
             anonymous=submission.identity is None,
             flags=[],
         )
+        identity_values = None
         if submission.identity is not None:
-            report.identity = ReporterIdentity(**submission.identity.__dict__)
+            identity = submission.identity
+            identity_values = {name: getattr(identity, name) for name in IDENTITY_FIELDS}
+            report.identity = ReporterIdentity(
+                disclosure_consent=identity.disclosure_consent,
+                contact_preference=identity.contact_preference,
+            )
+            envelope.seal_identity(report.identity, identity_values)
+        agency_copy.record_identity_masks(report, identity_values)
+        search.index_report(report)
         for incoming in submission.files:
-            stored_name = storage.save(incoming.data)
-            stored.append(stored_name)
-            report.attachments.append(attachment_row(incoming, stored_name))
+            report.attachments.append(store_attachment(report, incoming, storage, stored))
         status.record_event(report, "filed")
         db.session.add(report)
         db.session.commit()
@@ -273,12 +282,24 @@ def file_report(submission: Submission, *, secret_key: str, storage: LocalFileSt
     return report, code
 
 
-def attachment_row(incoming: IncomingFile, stored_name: str) -> Attachment:
+def store_attachment(report, incoming: IncomingFile, storage: LocalFileStorage,
+                     stored: list[str]) -> Attachment:
+    """Write ``incoming`` encrypted with the report's data key and return its row (not yet
+    added to the report). The stored name is appended to ``stored`` so that the caller can
+    delete the file again if the database write fails."""
+    stored_name = storage.save(envelope.encrypt_file(report, incoming.data))
+    stored.append(stored_name)
+    return attachment_row(report, incoming, stored_name)
+
+
+def attachment_row(report, incoming: IncomingFile, stored_name: str) -> Attachment:
     """The database row for a file already written under ``stored_name``."""
-    return Attachment(
+    attachment = Attachment(
         stored_name=stored_name,
-        original_name=incoming.original_name,
         content_type=incoming.content_type,
         size_bytes=len(incoming.data),
-        sha256=incoming.sha256,
+        sha256=envelope.file_digest(report, incoming.data),
     )
+    # Encrypted before the flush, once the row belongs to its report.
+    attachment.original_name = incoming.original_name
+    return attachment

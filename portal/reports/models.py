@@ -2,15 +2,22 @@
 
 The reporter's identity lives in its own table so that it can be withheld from agencies,
 encrypted and purged without touching the case itself.
+
+No free text is stored in clear: every column that holds what a person typed (or a file name)
+is a ``…_encrypted`` LargeBinary, read and written through an
+:class:`~portal.protection.envelope.Encrypted` attribute of the same name without the suffix
+(``report.text``, ``message.body``…). The identity opens only with the custodian's key
+(:func:`portal.protection.envelope.open_identity`).
 """
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.agencies.models import Agency
 from portal.extensions import db
+from portal.protection.envelope import Encrypted
 from portal.timeutil import UTCDateTime, utcnow
 
 REPORTER_ROLES = ("citizen", "journalist", "organisation")
@@ -51,7 +58,8 @@ class Report(db.Model):
 
     reporter_role: Mapped[str] = mapped_column(String(16), default="citizen")
     # Journalist's outlet or organisation's name, when the reporter gave one.
-    reporter_affiliation: Mapped[str | None] = mapped_column(String(255))
+    affiliation_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reporter_affiliation = Encrypted("affiliation_encrypted", "report.affiliation")
     # What the reporter chose; ``report_type`` is what staff confirmed (starts equal).
     reported_type: Mapped[str | None] = mapped_column(String(16))
     report_type: Mapped[str | None] = mapped_column(String(16), index=True)
@@ -61,10 +69,18 @@ class Report(db.Model):
     # Staff's answer to "signs of a crime?" (None until triage decides).
     crime_confirmed: Mapped[bool | None] = mapped_column(Boolean)
 
-    text: Mapped[str] = mapped_column(Text)
-    involved: Mapped[str | None] = mapped_column(Text)
-    # Diacritic-folded lowercase copy of text and involved, for accent-insensitive search.
-    search_text: Mapped[str] = mapped_column(Text, default="")
+    # The report's content data key, wrapped with the server's content key ``content_key_id``
+    # (portal/protection/envelope.py). Everything below marked Encrypted opens with it.
+    content_key_wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    content_key_id: Mapped[str] = mapped_column(String(16), index=True)
+    text_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    text = Encrypted("text_encrypted", "report.text")
+    involved_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    involved = Encrypted("involved_encrypted", "report.involved")
+    # Masks for the agency's copy (portal/protection/redaction.py): the reporter's own identity
+    # found at filing, and the spans staff confirmed.
+    redaction_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    redaction = Encrypted("redaction_encrypted", "report.redaction", kind="json")
     province_code: Mapped[int | None] = mapped_column(Integer, index=True)
     ward_code: Mapped[int | None] = mapped_column(Integer, index=True)
     occurred_on: Mapped[date | None] = mapped_column(Date)
@@ -72,7 +88,8 @@ class Report(db.Model):
 
     current_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
-    result_text: Mapped[str | None] = mapped_column(Text)
+    result_text_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    result_text = Encrypted("result_text_encrypted", "report.result_text")
     outcome_code: Mapped[str | None] = mapped_column(String(32))
 
     current_agency: Mapped[Agency | None] = relationship()
@@ -94,6 +111,14 @@ class Report(db.Model):
     classification = relationship(
         "Classification", back_populates="report", uselist=False, cascade="all, delete-orphan"
     )
+    # Keyed tokens of the folded words of text and involved (portal/protection/search.py).
+    search_tokens = relationship(
+        "ReportSearchToken", back_populates="report", cascade="all, delete-orphan"
+    )
+    disclosures = relationship(
+        "IdentityDisclosure", back_populates="report", order_by="IdentityDisclosure.id",
+        cascade="all, delete-orphan",
+    )
 
     @property
     def case_number(self) -> str:
@@ -107,11 +132,16 @@ class ReporterIdentity(db.Model):
     __tablename__ = "reporter_identities"
 
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(255))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    email: Mapped[str | None] = mapped_column(String(255))
-    address: Mapped[str | None] = mapped_column(String(500))
-    id_number: Mapped[str | None] = mapped_column(String(32))
+    # Name, phone, e-mail, address and ID number (JSON) encrypted with the identity data key,
+    # which is sealed to the custodian's public key ``custodian_key_id``. Only the custodian's
+    # private key, kept outside the database, opens it (portal/protection/envelope.py).
+    identity_key_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    custodian_key_id: Mapped[str] = mapped_column(String(16), index=True)
+    fields_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    # A copy for the agency the custodian disclosed the identity to, under the report's content
+    # key; present only while a disclosure is in force (portal/protection/disclosure.py).
+    disclosed_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    disclosed = Encrypted("disclosed_encrypted", "identity.disclosed", kind="json")
     # Luật Tố cáo 2018, Art. 47: identity is confidential unless the reporter consents.
     disclosure_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_preference: Mapped[str] = mapped_column(String(8), default="none")
@@ -147,7 +177,12 @@ class Message(db.Model):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     from_reporter: Mapped[bool] = mapped_column(Boolean)
-    body: Mapped[str] = mapped_column(Text)
+    body_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    body = Encrypted("body_encrypted", "message.body")
+    # Spans of the body that match the reporter's own identity, found when it was written
+    # (always masked for agencies; portal/protection/redaction.py).
+    masks_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    identity_masks = Encrypted("masks_encrypted", "message.masks", kind="json")
     # Staff messages: the agency that wrote it (null = the Front). The reporter sees the body,
     # never a staff member's name.
     sender_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
@@ -167,10 +202,14 @@ class Attachment(db.Model):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The file on disk is encrypted with the report's content data key.
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
-    original_name: Mapped[str] = mapped_column(String(255))
+    original_name_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    original_name = Encrypted("original_name_encrypted", "attachment.name")
     content_type: Mapped[str] = mapped_column(String(128))
     size_bytes: Mapped[int] = mapped_column(Integer)
+    # HMAC-SHA256 of the content under the report's data key, not a plain hash: a plain one
+    # would let anyone with a copy of a document check that it was sent here.
     sha256: Mapped[str] = mapped_column(String(64))
 
     report: Mapped[Report] = relationship(back_populates="attachments")
@@ -186,6 +225,7 @@ class InternalNote(db.Model):
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     author_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    body: Mapped[str] = mapped_column(Text)
+    body_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    body = Encrypted("body_encrypted", "note.body")
 
     report: Mapped[Report] = relationship(back_populates="notes")

@@ -13,9 +13,11 @@ from portal.attachments import IncomingFile, LocalFileStorage
 from portal.audit import services as audit
 from portal.extensions import db
 from portal.labels import OUTCOMES
-from portal.receipts import code_hash
+from portal.protection import agency_copy
+from portal.protection.disclosure import BASIS_FOR_REPORTER
+from portal.receipts import code_hash, new_code
 from portal.reports import status
-from portal.reports.intake import attachment_row
+from portal.reports.intake import store_attachment
 from portal.reports.models import Message, Report
 
 # History events the reporter is told about (routing.md: each status change).
@@ -28,6 +30,10 @@ PUBLIC_EVENTS = (
     "return",
     "resolve",
     "merge_duplicate",
+    # Luật Tố cáo 2018, Art. 47: the reporter is told when their identity is disclosed.
+    "identity_disclosed",
+    "consent_given",
+    "consent_withdrawn",
 )
 
 
@@ -69,6 +75,15 @@ def event_text(event) -> str:
         "merge_duplicate": lambda: _(
             "Tin của bạn được giải quyết cùng một tin khác có cùng nội dung."
         ),
+        "identity_disclosed": lambda: _(
+            "Danh tính của bạn đã được cung cấp cho %(agency)s theo %(basis)s.",
+            agency=agency,
+            basis=str(BASIS_FOR_REPORTER.get(event.reason, BASIS_FOR_REPORTER["other"])),
+        ),
+        "consent_given": lambda: _(
+            "Bạn đã đồng ý để cơ quan giải quyết biết danh tính của bạn khi cần xác minh."
+        ),
+        "consent_withdrawn": lambda: _("Bạn đã rút lại sự đồng ý cung cấp danh tính."),
     }
     return texts[event.kind]()
 
@@ -132,10 +147,10 @@ def add_reporter_message(
     try:
         message = Message(from_reporter=True, body=text)
         report.messages.append(message)
+        # Where the reporter's own identity appears in the message: always masked for agencies.
+        agency_copy.mask_message(report, message)
         for incoming in files:
-            name = storage.save(incoming.data)
-            stored.append(name)
-            attachment = attachment_row(incoming, name)
+            attachment = store_attachment(report, incoming, storage, stored)
             report.attachments.append(attachment)
             message.attachments.append(attachment)
         status.record_event(report, "reporter_replied")
@@ -147,3 +162,16 @@ def add_reporter_message(
             storage.delete(name)
         raise
     return message
+
+
+def rotate_code(report: Report, secret_key: str, *, channel: str) -> str:
+    """Give the case a new receipt code and return it (shown once); the old one stops working
+    at once, in every browser and API client that held it.
+
+    Audited without anything about who asked: no user, no address, only the channel.
+    """
+    code = new_code()
+    report.receipt_code_hash = code_hash(code, secret_key)
+    audit.record("rotate_receipt_code", report=report, channel=channel)
+    db.session.commit()
+    return code

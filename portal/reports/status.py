@@ -80,6 +80,9 @@ EVENT_LABELS = {
     "filed": _l("tiếp nhận"),
     "info_requested": _l("nhắn tin cho người gửi"),
     "reporter_replied": _l("người gửi trả lời, bổ sung"),
+    "identity_disclosed": _l("cung cấp danh tính người gửi cho cơ quan"),
+    "consent_given": _l("người gửi đồng ý cung cấp danh tính"),
+    "consent_withdrawn": _l("người gửi rút lại sự đồng ý cung cấp danh tính"),
 }
 
 

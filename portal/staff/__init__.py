@@ -2,7 +2,7 @@
 
 
 def register(app) -> None:
-    from portal.staff import admin, agency, auth, files, supervision, triage
+    from portal.staff import admin, agency, auth, custodian, files, supervision, triage
 
-    for module in (auth, triage, agency, admin, supervision, files):
+    for module in (auth, triage, agency, admin, supervision, files, custodian):
         app.register_blueprint(module.bp)

@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal import geo
+from portal import geo, timeutil
 from portal.accounts.models import User
-from portal.accounts.services import AccountError, create_user
+from portal.accounts.services import AccountError, create_user, reset_two_factor
 from portal.agencies.models import Agency
 from portal.audit import services as audit
 from portal.extensions import db
@@ -82,7 +82,8 @@ def edit_agency(agency_id: int | None):
 @role_required("admin")
 def users():
     rows = db.session.scalars(select(User).order_by(User.role, User.username)).all()
-    return render_template("staff/admin_users.html", users=rows, confirm_form=ConfirmForm())
+    return render_template("staff/admin_users.html", users=rows, confirm_form=ConfirmForm(),
+                           now=timeutil.utcnow())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -126,6 +127,24 @@ def toggle_user(user_id: int):
     user.active = not user.active
     audit.record("toggle_user", user=current_user, target_user_id=user.id, active=user.active)
     db.session.commit()
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/reset-2fa")
+@role_required("admin")
+def reset_user_two_factor(user_id: int):
+    """Remove a user's second factor (lost or changed phone): they enrol again at next login,
+    and their open sessions end. Audited."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        flash(_("Không thể thực hiện."), "error")
+        return redirect(url_for("admin.users"))
+    reset_two_factor(user, by=current_user._get_current_object())
+    db.session.commit()
+    flash(_("Đã đặt lại xác thực hai bước của %(username)s. Người này sẽ đăng ký lại khi đăng "
+            "nhập.", username=user.username), "success")
     return redirect(url_for("admin.users"))
 
 

@@ -1,6 +1,8 @@
 """Agency officers: the inbox of reports transferred to their agency, and their actions.
 
-An agency sees the redacted case: never the reporter's identity, never the Front's notes.
+An agency sees the redacted case: never the reporter's identity (unless the custodian disclosed
+it to this agency), never the Front's notes, and the free text with personal data masked
+(portal/protection/agency_copy.py).
 """
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -8,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.extensions import db
+from portal.protection import agency_copy, disclosure
 from portal.reports import handling, status
 from portal.reports.models import Report
 from portal.staff.access import role_required
@@ -26,7 +29,11 @@ def inbox():
         agency_id=current_user.agency_id,
     )
     reports = db.session.scalars(query.limit(500)).all()
-    return render_template("staff/inbox.html", reports=reports)
+    # The list shows each case's opening words: masked, like the case page.
+    excerpts = {report.id: agency_copy.excerpt(report) for report in reports}
+    shown = render_template("staff/inbox.html", reports=reports, excerpts=excerpts)
+    handling.log_list_view(current_user, "agency.inbox", reports)  # after rendering, see triage
+    return shown
 
 
 def load_own_case(report_id: int) -> Report:
@@ -42,8 +49,11 @@ def load_own_case(report_id: int) -> Report:
 def case(report_id: int):
     report = load_own_case(report_id)
     handling.log_view(current_user, report)
+    masked_copy = agency_copy.agency_view(report, current_user.agency_id)
+    disclosed = disclosure.disclosed_to_agency(current_user, report)
     return render_template(
-        "staff/agency_case.html", report=report, text_form=TextForm(),
+        "staff/agency_case.html", report=report, masked_copy=masked_copy,
+        message_rows=masked_copy["messages"], disclosed=disclosed, text_form=TextForm(),
         confirm_form=ConfirmForm(), resolve_form=ResolveForm(),
         can=lambda action: status.can(action, report.status),
     )

@@ -42,6 +42,21 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Mật khẩu"), validators=[DataRequired(), Length(max=256)])
 
 
+class CodeForm(FlaskForm):
+    """The six-digit code from the authenticator app (login second step and enrolment)."""
+
+    code = StringField(_l("Mã xác thực 6 chữ số"), validators=[DataRequired(), Length(max=16)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Mật khẩu hiện tại"),
+                                     validators=[DataRequired(), Length(max=256)])
+    new_password = PasswordField(_l("Mật khẩu mới (ít nhất 12 ký tự)"),
+                                 validators=[DataRequired(), Length(max=256)])
+    confirm_password = PasswordField(_l("Nhập lại mật khẩu mới"),
+                                     validators=[DataRequired(), Length(max=256)])
+
+
 class ClassifyForm(FlaskForm):
     report_type = SelectField(_l("Loại đơn"), choices=choices([("", "—"), *REPORT_TYPE_LABELS.items()]))
     sector = SelectField(_l("Lĩnh vực"), choices=choices([("", "—"), *SECTOR_LABELS.items()]))
@@ -90,5 +105,23 @@ class UserForm(FlaskForm):
     display_name = StringField(_l("Họ tên hiển thị"), validators=[DataRequired(), Length(max=128)])
     role = SelectField(_l("Vai trò"), choices=choices([(r, r) for r in ROLES]))
     agency_id = SelectField(_l("Cơ quan (với vai trò agency)"), coerce=int, validate_choice=False)
-    password = PasswordField(_l("Mật khẩu (ít nhất 10 ký tự)"),
-                             validators=[DataRequired(), Length(min=10, max=256)])
+    # Strength (length, common passwords, username) is checked by create_user, with reasons.
+    password = PasswordField(_l("Mật khẩu (ít nhất 12 ký tự)"),
+                             validators=[DataRequired(), Length(max=256)])
+
+
+class RedactionForm(FlaskForm):
+    """The Front's review of the agency's masked copy. The proposed masks are checkboxes named
+    ``mask`` written by the template (their values are checked against fresh proposals)."""
+
+    phrases = TextAreaField(_l("Che thêm các đoạn sau (mỗi dòng một đoạn)"),
+                            validators=[Length(max=5000)])
+
+
+class DisclosureForm(FlaskForm):
+    """The custodian gives the identity to the agency handling the case."""
+
+    basis = SelectField(_l("Căn cứ"), choices=[], validate_choice=False)
+    reason = TextAreaField(
+        _l("Văn bản yêu cầu (số, ngày, cơ quan) và lý do — không ghi danh tính vào đây"),
+        validators=[Length(max=2000)])

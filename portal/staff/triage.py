@@ -11,10 +11,18 @@ from portal.agencies.models import Agency
 from portal.classification.services import evidence_segments
 from portal.extensions import db
 from portal.labels import AGENCY_KIND_LABELS
+from portal.protection import agency_copy
 from portal.reports import handling, status
 from portal.reports.models import REPORT_TYPES, SECTORS, Report
 from portal.staff.access import role_required
-from portal.staff.forms import ClassifyForm, ConfirmForm, MergeForm, TextForm, TransferForm
+from portal.staff.forms import (
+    ClassifyForm,
+    ConfirmForm,
+    MergeForm,
+    RedactionForm,
+    TextForm,
+    TransferForm,
+)
 
 bp = Blueprint("triage", __name__, url_prefix="/staff/triage")
 
@@ -61,12 +69,16 @@ def queue():
     page = max(_int_arg("page") or 1, 1)
     total = handling.count(query)
     reports = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template(
+    shown = render_template(
         "staff/queue.html", reports=reports, filters=filters, total=total, page=page,
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), provinces=geo.provinces(),
         wards=geo.wards_of(filters["province_code"] or 0), statuses=status.STATUSES,
         page_args={k: v for k, v in request.args.items() if k != "page"},
     )
+    # Logged after rendering (the commit would expire the rows the page reads), before the
+    # page leaves: if the log cannot be written, nothing is shown.
+    handling.log_list_view(current_user, "triage.queue", reports)
+    return shown
 
 
 def load_case(report_id: int) -> Report:
@@ -91,7 +103,8 @@ def agency_choices():
 @bp.get("/cases/<int:report_id>")
 @role_required(*CASE_READERS)
 def case(report_id: int):
-    """The whole case for the Front: report, identity choices, files, history, notes, messages."""
+    """The whole case for the Front: report, identity choices (not the identity itself), files,
+    history, notes, messages, and the masked copy the agency will read."""
     report = load_case(report_id)
     handling.log_view(current_user, report)
     predicted = report.classification.result if report.classification else None
@@ -101,6 +114,11 @@ def case(report_id: int):
     return render_template(
         "staff/case.html", report=report, classify_form=classify_form, predicted=predicted,
         text_segments=evidence_segments(report.text, predicted),
+        message_rows=[(m, [(m.body, False)]) for m in report.messages],
+        review_items=agency_copy.review_items(report),
+        reviewed_at=agency_copy.reviewed_at(report),
+        agency_preview=agency_copy.agency_view(report, None),
+        redaction_form=RedactionForm(phrases="\n".join(agency_copy.phrases(report))),
         transfer_form=transfer_form, text_form=TextForm(), merge_form=MergeForm(),
         can=lambda action: status.can(action, report.status),
         may_act=current_user.role == "triage",
@@ -172,6 +190,19 @@ def note(report_id: int):
 def message(report_id: int):
     return _run(report_id, lambda r: handling.message_reporter(
         current_user, r, require_valid(TextForm()).body.data))
+
+
+@bp.post("/cases/<int:report_id>/redaction")
+@role_required("triage")
+def redaction(report_id: int):
+    """Save which proposed masks stay (checked) and the extra phrases to mask."""
+    def action(report):
+        form = require_valid(RedactionForm())
+        agency_copy.save_review(current_user, report, request.form.getlist("mask"),
+                                form.phrases.data)
+        db.session.commit()
+
+    return _run(report_id, action)
 
 
 @bp.post("/cases/<int:report_id>/transfer")

@@ -122,3 +122,32 @@ def test_public_pages_fit_a_360px_phone_screen(live_server, browser, path):
     )
     assert unlabelled == []
     context.close()
+
+
+def test_with_javascript_the_form_solves_the_proof_of_work_before_sending(live_server, browser):
+    """The optional script (static/js/pow.js) fills the hidden field with a solved challenge;
+    the server accepts the filing (the no-JavaScript test above files without one)."""
+    from portal.antispam import services
+
+    base, _log = live_server
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    csp_violations: list[str] = []  # Chromium reports them on the console
+    page.on("console", lambda m: csp_violations.append(m.text)
+            if "Content Security Policy" in m.text else None)
+    page.goto(base + "/gui-tin?province=19")
+    page.get_by_label("Việc gì đã xảy ra?").fill(
+        "Một cơ sở sản xuất ở xóm Làng Giáo xả nước thải chưa xử lý ra suối suốt ba tháng nay."
+    )
+    with page.expect_request(lambda r: r.method == "POST" and "/gui-tin" in r.url) as posted:
+        page.get_by_role("button", name="Gửi tin").click()
+    body = posted.value.post_data or ""
+    solution = re.search(r'name="pow"\r\n\r\n([^\r]*)\r\n', body).group(1)
+    assert services.check_solution(solution, secret_key="e2e-secret", max_age=600,
+                                   min_difficulty=16)
+    assert re.search(r'name="website"\r\n\r\n\r\n', body)  # the honeypot stays empty
+    page.wait_for_url(base + "/bien-nhan")
+    assert re.fullmatch(r"[0-9A-Z]{5}(-[0-9A-Z]{5}){3}",
+                        page.locator("[data-receipt-code]").inner_text().strip())
+    assert csp_violations == []
+    context.close()

@@ -6,12 +6,15 @@ import re
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.protection.envelope import open_identity
 from portal.reports.models import Attachment, Report
 from tests.helpers import csrf_token, file_report, open_case
 
+# A real 1x1 red PNG: attachments are decoded and re-encoded to remove metadata
+# (portal/scrub.py), so a damaged picture would be refused.
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-       b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
-       b"\x00\x00\x00IEND\xaeB`\x82")
+       b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
+       b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
 def test_landing_page_explains_who_receives_rights_anonymity_and_false_reports(client):
@@ -111,8 +114,10 @@ def test_named_filing_keeps_identity_and_choices(client, app):
     with app.app_context():
         report = db.session.scalar(select(Report))
         assert report.anonymous is False
-        assert report.identity.name == "Nguyễn Văn An"
-        assert report.identity.phone == "0912345678"
+        # Stored encrypted: only the custodian's key opens it.
+        identity = open_identity(report.identity)
+        assert identity["name"] == "Nguyễn Văn An"
+        assert identity["phone"] == "0912345678"
         assert report.identity.contact_preference == "phone"
         assert report.identity.disclosure_consent is True
 
