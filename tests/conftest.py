@@ -22,7 +22,13 @@ TEST_DB_URL = os.environ.get("TINBAO_TEST_DATABASE_URL")
 
 
 def _drop_everything() -> None:
-    """Start from an empty schema (PostgreSQL's `test` database outlives a test run)."""
+    """Start from an empty schema (PostgreSQL's `test` database outlives a test run, and may
+    hold tables, functions or triggers of an older revision)."""
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+            return
     db.drop_all()
     with db.engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

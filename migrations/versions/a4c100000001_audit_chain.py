@@ -1,7 +1,7 @@
 """tamper-evident audit log: hash chain (seq, prev_hash, entry_hash), append-only on PostgreSQL
 
 Revision ID: a4c100000001
-Revises: 5c89967307e4
+Revises: a4b100000001
 Create Date: 2026-11-23 10:00:00.000000
 
 Existing entries are chained in id order during the upgrade, with the same canonical
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a4c100000001'
-down_revision = '5c89967307e4'
+down_revision = 'a4b100000001'
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ configuration as the portal. Downgrading decrypts again (identities need the cus
 key).
 
 Revision ID: a4d100000001
-Revises: 5c89967307e4
+Revises: a4c100000001
 Create Date: 2026-11-23 10:00:00.000000
 
 """
@@ -25,7 +25,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a4d100000001'
-down_revision = '5c89967307e4'
+down_revision = 'a4c100000001'
 branch_labels = None
 depends_on = None
 
