@@ -267,7 +267,7 @@ def run_sqlmap(target: dict, out: Path, level: int, risk: int, budget: int) -> d
     outdir.mkdir(parents=True, exist_ok=True)
     command = ["sqlmap", "--batch", f"--level={level}", f"--risk={risk}", "--disable-coloring",
                "--flush-session", "--ignore-proxy", f"--user-agent={USER_AGENT}",
-               "--timeout=15", "--retries=1", f"--output-dir={outdir}",
+               "--timeout=15", "--retries=1", "--threads=4", f"--output-dir={outdir}",
                # Process JSON bodies and '*' marks, and keep testing after a hit.
                "--answers=process it=Y,keep testing=Y",
                *target["args"]]
@@ -477,6 +477,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "instance" / "security")
     parser.add_argument("--quick", action="store_true",
                         help="lighter sqlmap (level 1, risk 1) and shorter wapiti runs")
+    parser.add_argument("--deep", action="store_true",
+                        help="sqlmap level 3 (also User-Agent and Referer), longer budgets")
     parser.add_argument("--skip-sqlmap", action="store_true", help="no sqlmap (for debugging)")
     parser.add_argument("--skip-wapiti", action="store_true", help="no wapiti (for debugging)")
     parser.add_argument("--sqlmap-only", help="comma-separated sqlmap target names")
@@ -487,8 +489,10 @@ def main() -> int:
             return 2
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    level, risk = (1, 1) if args.quick else (3, 2)
-    sqlmap_budget = 300 if args.quick else 1200
+    # Moderate by default: level 2 (every form field, query parameter and the cookie) and
+    # risk 2 (adds heavy time-based tests); --deep adds the User-Agent and Referer headers.
+    level, risk = (1, 1) if args.quick else (3, 2) if args.deep else (2, 2)
+    sqlmap_budget = 300 if args.quick else 3600 if args.deep else 1500
     wapiti_budget = 240 if args.quick else 900
 
     workdir = Path(tempfile.mkdtemp(prefix="tinbao-security-"))

@@ -12,9 +12,8 @@ import hashlib
 import json
 from datetime import UTC
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a4c100000001'

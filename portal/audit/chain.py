@@ -76,7 +76,8 @@ def verify(entries, *, anchor: tuple[int, str] | None = None) -> Verdict:
     for entry in entries:
         if entry.seq != expected_seq:
             if entry.seq is not None and entry.seq > expected_seq:
-                why = f"thiếu bản ghi trước đó (seq {entry.seq}, cần {expected_seq})"
+                why = (f"thiếu bản ghi trước đó hoặc sai thứ tự (seq {entry.seq}, "
+                       f"cần {expected_seq})")
             else:
                 why = f"sai thứ tự (seq {entry.seq}, cần {expected_seq})"
             return Verdict(count, bad_id=entry.id, reason=why)

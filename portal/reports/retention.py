@@ -20,7 +20,7 @@ from portal.attachments import LocalFileStorage
 from portal.audit import services as audit
 from portal.extensions import db
 from portal.reports import status
-from portal.reports.models import Attachment, Report, ReportEvent, ReporterIdentity
+from portal.reports.models import Attachment, Report, ReporterIdentity, ReportEvent
 from portal.timeutil import format_date_vn, utcnow
 
 CLOSED = (status.RESOLVED, status.SPAM, status.DUPLICATE)

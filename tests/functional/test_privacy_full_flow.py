@@ -19,7 +19,7 @@ from portal.agencies.models import Agency
 from portal.extensions import db
 from portal.reports import reporter
 from tests.functional.test_public_flow import PNG
-from tests.helpers import csrf_token, file_report, login, open_case, post_form
+from tests.helpers import file_report, login, open_case, post_form
 
 ADDRESS = "198.18.77.201"
 USER_AGENT = "Mozilla/5.0 (X11; Linux) ThuNghiemRiengTu/7.3.1"
@@ -92,9 +92,9 @@ def test_a_whole_case_leaves_no_address_user_agent_identity_or_code_in_logs_or_t
         app, make_user, caplog):
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="werkzeug")
-    # SQLAlchemy keeps its own loggers at WARNING; at INFO they log every statement and its
-    # parameters (which the engine is configured to hide).
-    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    # SQLAlchemy keeps its own loggers at WARNING; at DEBUG they log every statement, its
+    # parameters (which the engine is configured to hide) and the rows read back.
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")
 
     # The reporter files with their name and a photo, looks the case up and replies.
     reporter_client = as_the_reporter(app)
@@ -103,7 +103,7 @@ def test_a_whole_case_leaves_no_address_user_agent_identity_or_code_in_logs_or_t
                        **IDENTITY)
     assert open_case(reporter_client, code).status_code == 200
     reply = post_form(reporter_client, "/ho-so", {"text": "Tôi có ảnh chụp hóa đơn."},
-                      token_from="/ho-so", content_type="multipart/form-data")
+                      token_from="/ho-so", content_type="multipart/form-data")  # noqa: S106
     assert reply.status_code == 302
     with app.app_context():
         report_id = reporter.find_by_code(code, app.config["SECRET_KEY"]).id
@@ -113,8 +113,8 @@ def test_a_whole_case_leaves_no_address_user_agent_identity_or_code_in_logs_or_t
     triage = staff_client(app, make_user, "nhan.vien.mttq", "triage")
     case = f"/staff/triage/cases/{report_id}"
     assert triage.get("/staff/triage/").status_code == 200
-    act(triage, f"{case}/classify", case, report_type="crime_report", sector="construction_investment",
-        subject="official", flags=["corruption"], crime="yes")
+    act(triage, f"{case}/classify", case, report_type="crime_report",
+        sector="construction_investment", subject="official", flags=["corruption"], crime="yes")
     page = act(triage, f"{case}/transfer", case, agency_id=str(police_id),
                body="Dấu hiệu tội nhận hối lộ, Điều 354 BLHS.")
     assert "Đã cập nhật hồ sơ." in page
@@ -166,7 +166,7 @@ def test_database_errors_do_not_repeat_the_values_they_were_given(ctx):
     db.session.commit()
     with pytest.raises(IntegrityError) as caught:
         db.session.execute(db.metadata.tables["users"].insert().values(
-            username="trung.lap", display_name="Lê Thị Bí Mật Riêng", password_hash="x",
+            username="trung.lap", display_name="Lê Thị Bí Mật Riêng", password_hash="x",  # noqa: S106
             role="triage", active=True))
     db.session.rollback()
     message = str(caught.value)

@@ -16,7 +16,7 @@ from portal.reports import handling, reporter
 from portal.reports.models import Report, ReportEvent
 from portal.timeutil import utcnow
 from tests.functional.test_public_flow import PNG
-from tests.helpers import file_report
+from tests.helpers import file_report, login
 
 IDENTITY = {"name": "Đỗ Văn Lưu Trữ", "phone": "0911222333", "email": "luutru@example.vn"}
 
@@ -136,6 +136,13 @@ def test_purge_deletes_identity_and_files_of_cases_closed_more_than_n_days_ago(
         assert (after["identity"], after["attachments"], after["files"]) == (True, 1, 1), rid
         assert after["purges"] == []
     assert len(uploaded_files(app)) == 3 and uploaded_files(app) < files_before
+    # The purged cases still open for staff, without the identity and the files.
+    staff_client = app.test_client()
+    assert login(staff_client, "retention.triage").status_code == 302
+    for rid in (resolved_long_ago, spam_long_ago):
+        page = staff_client.get(f"/staff/triage/cases/{rid}").get_data(as_text=True)
+        assert before[rid]["text"][:40] in page and IDENTITY["name"] not in page
+        assert "anh.png" not in page
 
     # The audit trail is intact, and a second run finds nothing more to do.
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0

@@ -16,7 +16,9 @@ from classifier import ReportClassifier, evaluate, load_corpus, train_heldout_sp
 from classifier._text import strip_marks
 
 ROOT = Path(__file__).resolve().parents[3]
-MODEL_DIR = Path(os.environ.get("TINBAO_CLASSIFIER_DIR") or ROOT / "instance/models/tinbao-classifier")
+MODEL_DIR = Path(
+    os.environ.get("TINBAO_CLASSIFIER_DIR") or ROOT / "instance" / "models" / "tinbao-classifier"
+)
 
 pytestmark = pytest.mark.skipif(
     not (MODEL_DIR / "model.json").is_file(),

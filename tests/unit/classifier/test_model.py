@@ -74,7 +74,8 @@ _TEMPLATES = [
     ("health", "complaint", "ordinary", False, [],
      "Tôi khiếu nại bảo hiểm y tế chỉ thanh toán {m} phần trăm chi phí mổ ở bệnh viện {n}."),
     ("other", "petition", "none", False, [],
-     "Xin cảm ơn mặt trận xã {n} đã giúp gia đình tôi sửa nhà trước mùa mưa, chúc cán bộ {m} sức khỏe."),
+     "Xin cảm ơn mặt trận xã {n} đã giúp gia đình tôi sửa nhà trước mùa mưa, chúc {m} cán bộ "
+     "sức khỏe."),
 ]
 
 
@@ -388,6 +389,23 @@ def test_nfc_offsets_map_back_to_whole_letters(text):
         for j in range(i + 1, len(nfc) + 1):
             piece = text[mapping[i]:mapping[j]]
             assert unicodedata.normalize("NFC", piece) == nfc[i:j]
+
+
+def test_lexical_features_match_scikit_learn(corpus):
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from classifier._features import _VECTORIZERS, LexicalFeatures
+    from classifier._text import model_text
+
+    docs = [model_text(it["text"]) for it in corpus] + ["a", "ab", "  x  y ", ""]
+    ours = LexicalFeatures().fit(docs).transform(docs)
+    reference = sp.hstack([
+        TfidfVectorizer(lowercase=False, sublinear_tf=True, **settings).fit(docs).transform(docs)
+        for settings in _VECTORIZERS.values()
+    ])
+    assert ours.shape == reference.shape
+    assert abs(ours - reference).max() < 1e-6
 
 
 def test_vietnamese_share():
