@@ -312,7 +312,8 @@ class ReportClassifier:
 
     @staticmethod
     def _make_encoder(encoder: Any) -> Any:
-        if encoder is None or hasattr(encoder, "encode"):
+        """``None``, an object with ``encode`` as given, or a folder path loaded as Encoder."""
+        if not isinstance(encoder, str | os.PathLike):
             return encoder
         from classifier.encoder import Encoder  # torch is imported only when asked for
 

@@ -219,26 +219,41 @@ def filing_fields(token: str) -> dict:
 # --- sqlmap ----------------------------------------------------------------------------------
 
 
-def sqlmap_targets(base: str, info: dict, staff_cookie: str) -> list[dict]:
-    """What sqlmap attacks: every public form, the JSON API and staff pages and forms."""
+def form_session(base: str, page: str, cookie_name: str = "session",
+                 client: "Client | None" = None) -> tuple[str, str]:
+    """A session cookie and a CSRF token valid with it (Flask-WTF tokens last two hours and
+    may be reused within the session), so sqlmap can post many times from one session."""
+    client = client or Client(base)
+    token = client.csrf(page)
+    return client.cookie(cookie_name), token
+
+
+def sqlmap_targets(base: str, info: dict) -> list[dict]:
+    """What sqlmap attacks: every public form, the JSON API, and staff pages and forms. Each
+    form target posts from one fixed session (cookie plus its CSRF token, Set-Cookie ignored),
+    which keeps the token valid and lets sqlmap use several threads."""
     code, rid = info["receipt_code"], info["report_id"]
-    filing = urllib.parse.urlencode(filing_fields("x"))
+    filing_url = f"{base}/gui-tin?province=19"
+    cookie, token = form_session(base, filing_url)
+    filing = [f"--data={urllib.parse.urlencode(filing_fields(token))}",
+              f"--cookie=session={cookie}", "--drop-set-cookie", "--skip=csrf_token,pow"]
+    cookie, token = form_session(base, f"{base}/tra-cuu")
+    lookup = [f"--data=csrf_token={token}&code={urllib.parse.quote(code)}",
+              f"--cookie=session={cookie}", "--drop-set-cookie", "--skip=csrf_token"]
     api_report = {"text": REPORT_TEXT, "report_type": "crime_report", "reporter_role": "citizen",
                   "province_code": 19, "occurred_on": "2025-09-15", "involved": "Ông N.V.B.",
                   "identity": {"name": "Nguyễn Văn An", "phone": "0912345678",
                                "email": "an@example.org", "address": "Thôn Đồng Bẩm",
                                "id_number": "012345678901", "contact_preference": "email",
                                "disclosure_consent": True}}
-    staff = [f"--cookie=session_staff={staff_cookie}", "--drop-set-cookie"]
+    staff_client = Client(base)
+    staff_client.login(STAFF_USER, info["password"], rid)
     case = f"{base}/staff/triage/cases/{rid}"
+    staff_cookie, staff_token = form_session(base, case, "session_staff", staff_client)
+    staff = [f"--cookie=session_staff={staff_cookie}", "--drop-set-cookie"]
     return [
-        {"name": "public-filing-form", "args": [
-            "-u", f"{base}/gui-tin?province=19", f"--data={filing}",
-            "--csrf-token=csrf_token", f"--csrf-url={base}/gui-tin?province=19",
-            "--skip=pow"]},
-        {"name": "public-lookup-form", "args": [
-            "-u", f"{base}/tra-cuu", "--data=csrf_token=x&code=" + urllib.parse.quote(code),
-            "--csrf-token=csrf_token", f"--csrf-url={base}/tra-cuu"]},
+        {"name": "public-filing-form", "args": ["-u", filing_url, *filing]},
+        {"name": "public-lookup-form", "args": ["-u", f"{base}/tra-cuu", *lookup]},
         {"name": "api-create-report", "args": [
             "-u", f"{base}/api/v1/reports", "--data=" + json.dumps(api_report, ensure_ascii=False),
             "--headers=Content-Type: application/json"]},
@@ -254,11 +269,11 @@ def sqlmap_targets(base: str, info: dict, staff_cookie: str) -> list[dict]:
                   "&province_code=19&ward_code=5740&crime=yes&page=1",
             "-p", "q,status,report_type,sector,province_code,ward_code,crime,page", *staff]},
         {"name": "staff-case-note", "args": [
-            "-u", f"{case}/note", "--data=csrf_token=x&text=Ghi+ch%C3%BA+n%E1%BB%99i+b%E1%BB%99",
-            "--csrf-token=csrf_token", f"--csrf-url={case}", "-p", "text", *staff]},
+            "-u", f"{case}/note", f"--data=csrf_token={staff_token}&text=Ghi+ch%C3%BA",
+            "-p", "text", *staff]},
         {"name": "staff-case-message", "args": [
-            "-u", f"{case}/message", "--data=csrf_token=x&text=Xin+b%E1%BB%95+sung",
-            "--csrf-token=csrf_token", f"--csrf-url={case}", "-p", "text", *staff]},
+            "-u", f"{case}/message", f"--data=csrf_token={staff_token}&text=Xin+b%E1%BB%95+sung",
+            "-p", "text", *staff]},
     ]
 
 
@@ -433,11 +448,15 @@ def stored_xss_sweep(base: str, password: str, codes: list[str], max_cases: int 
     status, queue = staff.get(pages[0])
     ids = {int(i) for i in re.findall(r"/staff/triage/cases/(\d+)", queue)}
     total_pages = max([1] + [int(n) for n in re.findall(r"[?&]page=(\d+)", queue)])
-    for number in range(2, min(total_pages, 40) + 1):  # bounded: 40 queue pages at most
+    # The queue is oldest first: read its last pages, where the planted reports are (bounded:
+    # 40 pages of 50 at most).
+    for number in range(max(total_pages - 39, 2), total_pages + 1):
         page_url = f"/staff/triage/?status=all&page={number}"
         pages.append(page_url)
         ids |= {int(i) for i in re.findall(r"/staff/triage/cases/(\d+)", staff.get(page_url)[1])}
-    pages += [f"/staff/triage/cases/{i}" for i in sorted(ids)[:max_cases]]
+    # Newest first: the planted payloads are the latest reports (case 1 holds the staff ones).
+    checked = sorted(ids, reverse=True)[:max_cases] + [1]
+    pages += [f"/staff/triage/cases/{i}" for i in sorted(set(checked))]
     hits: dict[str, list[str]] = {}
     showing_payloads = 0  # pages where a payload is present (as text): the sweep saw them
     for path in pages:
@@ -457,7 +476,7 @@ def stored_xss_sweep(base: str, password: str, codes: list[str], max_cases: int 
         parser.feed(page)
         if parser.hits:
             hits[f"/ho-so ({code})"] = sorted(set(parser.hits))
-    return {"pages_checked": len(pages) + len(codes), "cases_checked": len(ids),
+    return {"pages_checked": len(pages) + len(codes), "cases_checked": len(set(checked)),
             "payloads_planted": len(XSS_PAYLOADS), "pages_showing_payloads": showing_payloads,
             "hits": hits}
 
@@ -504,8 +523,7 @@ def main() -> int:
         base, server, info = start_instance(workdir, out / "server.log")
         summary["instance"] = base
         print(f"tinbao instance: {base} (database {workdir / 'scan.sqlite3'})", flush=True)
-        targets = [] if args.skip_sqlmap else sqlmap_targets(
-            base, info, Client(base).login(STAFF_USER, info["password"]))
+        targets = [] if args.skip_sqlmap else sqlmap_targets(base, info)
         if args.sqlmap_only:
             targets = [t for t in targets if t["name"] in args.sqlmap_only.split(",")]
         for target in targets:

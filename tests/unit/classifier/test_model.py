@@ -365,6 +365,15 @@ def test_encoder_heads_are_mixed_in_and_saved_by_path(encoder_model, tmp_path):
     assert loaded.predict(["alo"]) == encoder_model.predict(["alo"])
 
 
+def test_an_encoder_folder_is_loaded_with_the_encoder_class(monkeypatch, tmp_path):
+    import classifier.encoder
+
+    monkeypatch.setattr(classifier.encoder, "Encoder", StubEncoder)
+    for path in (str(tmp_path), tmp_path):
+        encoder = ReportClassifier._make_encoder(path)
+        assert isinstance(encoder, StubEncoder) and encoder.path == path
+
+
 def test_an_encoder_without_a_folder_cannot_be_saved(encoder_model, tmp_path):
     model = copy.copy(encoder_model)
     model.encoder_ = StubEncoder(path=None)
