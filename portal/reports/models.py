@@ -15,32 +15,15 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from classifier.taxonomy import FLAGS, REPORT_TYPES, SECTORS, SUBJECTS
 from portal.agencies.models import Agency
 from portal.extensions import db
 from portal.protection.envelope import Encrypted
 from portal.timeutil import UTCDateTime, utcnow
 
+# The taxonomy's codes (SECTORS, REPORT_TYPES, SUBJECTS, FLAGS) come from the classifier so
+# both sides use one list, the contract of shared/spec/taxonomy.md.
 REPORTER_ROLES = ("citizen", "journalist", "organisation")
-REPORT_TYPES = ("crime_report", "denunciation", "complaint", "petition")
-SECTORS = (
-    "land",
-    "environment_resources",
-    "construction_investment",
-    "procurement",
-    "public_finance",
-    "state_enterprise",
-    "economy_market",
-    "health",
-    "education",
-    "social_welfare",
-    "personnel",
-    "admin_procedure",
-    "justice",
-    "public_order",
-    "other",
-)
-SUBJECTS = ("ordinary", "official", "party_member", "judicial_officer", "none")
-FLAGS = ("corruption", "urgent", "mass", "press", "judicial_officer", "party_member", "repeat")
 CONTACT_PREFERENCES = ("none", "phone", "email")
 
 
