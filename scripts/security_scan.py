@@ -277,6 +277,12 @@ def sqlmap_targets(base: str, info: dict) -> list[dict]:
     ]
 
 
+def request_count(log: Path) -> int:
+    """Requests the instance has answered so far (one access-log line each)."""
+    with log.open(encoding="utf-8", errors="replace") as lines:
+        return sum(1 for line in lines if " HTTP/1.1" in line)
+
+
 def run_sqlmap(target: dict, out: Path, level: int, risk: int, budget: int) -> dict:
     outdir = out / "sqlmap" / target["name"]
     outdir.mkdir(parents=True, exist_ok=True)
@@ -301,14 +307,12 @@ def run_sqlmap(target: dict, out: Path, level: int, risk: int, budget: int) -> d
     tested = sorted(set(re.findall(r"testing if (?:\(custom\) )?\w+ parameter '([^']+)' is dynamic",
                                    output) + re.findall(r"parameter '([^']+)' does not seem to be "
                                                         r"injectable", output)))
-    requests = re.search(r"(\d+) HTTP\(s\) requests", output)
     return {
         "target": target["name"],
         "injection": injected,
         "completed": (injected or clean) and not timed_out,
         "timed_out": timed_out,
         "parameters_reported_not_injectable": tested,
-        "requests": int(requests.group(1)) if requests else None,
         "seconds": round(time.monotonic() - started),
     }
 
@@ -528,23 +532,29 @@ def main() -> int:
             targets = [t for t in targets if t["name"] in args.sqlmap_only.split(",")]
         for target in targets:
             print(f"sqlmap: {target['name']} …", flush=True)
+            before = request_count(out / "server.log")
             result = run_sqlmap(target, out, level, risk, sqlmap_budget)
+            result["requests"] = request_count(out / "server.log") - before
             print(f"  {json.dumps(result, ensure_ascii=False)}", flush=True)
             summary["sqlmap"].append(result)
         if not args.skip_wapiti:
             print("wapiti: public site …", flush=True)
+            before = request_count(out / "server.log")
             summary["wapiti"].append(run_wapiti(
                 "public", base + "/", out, workdir, wapiti_budget,
                 exclude=(f"{base}/staff*",)))
+            summary["wapiti"][-1]["requests"] = request_count(out / "server.log") - before
             print(f"  {json.dumps(summary['wapiti'][-1], ensure_ascii=False)}", flush=True)
             print("wapiti: back office …", flush=True)
             staff_cookie = Client(base).login(STAFF_USER, info["password"])
+            before = request_count(out / "server.log")
             summary["wapiti"].append(run_wapiti(
                 "staff", base + "/staff/", out, workdir, wapiti_budget, cookie=staff_cookie,
                 # Keep the scanner's session alive: no logout, no new login, no password or
                 # two-factor change.
                 exclude=(f"{base}/staff/logout", f"{base}/staff/login*",
                          f"{base}/staff/password", f"{base}/staff/two-factor")))
+            summary["wapiti"][-1]["requests"] = request_count(out / "server.log") - before
             print(f"  {json.dumps(summary['wapiti'][-1], ensure_ascii=False)}", flush=True)
         print("stored XSS: filing payloads, then sweeping the pages that show them …", flush=True)
         planted = plant_xss_payloads(base, info["password"], info["report_id"])
@@ -577,12 +587,13 @@ def print_summary(summary: dict) -> None:
     for r in summary["sqlmap"]:
         state = ("INJECTION FOUND" if r["injection"] else
                  "not injectable" if r["completed"] else "INCOMPLETE")
-        print(f"sqlmap  {r['target']:<28} {state:<16} {r['seconds']:>5} s")
+        print(f"sqlmap  {r['target']:<28} {state:<16} {r['seconds']:>5} s "
+              f"{r.get('requests', '?'):>6} requests")
     for r in summary["wapiti"]:
         found = sum(r["findings"].values())
         state = f"{found} findings" if r["completed"] else "INCOMPLETE"
         print(f"wapiti  {r['target']:<28} {state:<16} {r['seconds']:>5} s "
-              f"anomalies={r['anomalies'] or 0}")
+              f"{r.get('requests', '?'):>6} requests, anomalies={r['anomalies'] or 0}")
     sweep = summary["stored_xss"]
     print(f"stored-XSS sweep: {sweep['payloads_planted']} payloads in every text field; "
           f"{sweep['pages_checked']} pages ({sweep['cases_checked']} staff case pages), "
