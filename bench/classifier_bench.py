@@ -101,7 +101,7 @@ def main() -> int:
         (f"single report latency p50 ({len(latencies)} calls)",
          f"{statistics.median(latencies):.1f} ms"),
         ("single report latency p95", f"{p95:.1f} ms"),
-        ("peak RSS", f"{_peak_rss_mb():.0f} MB"),
+        ("peak RSS", f"{_peak_rss_mb():.0f} MiB"),
     ]
     width = max(len(k) for k, _ in rows)
     print(f"{'measure':<{width}}  value")

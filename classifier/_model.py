@@ -1,11 +1,12 @@
 """ReportClassifier: sector, report type, subject, signs of a crime, flags and review need.
 
-Design (measured in docs/classifier.md): every head is a logistic regression on lexical TF-IDF
+Design (measured in docs/classifier.md): every head is a ridge classifier on lexical TF-IDF
 features of the diacritic-folded report (:mod:`classifier._features`), so accented and
-unaccented reports are read the same way. Signs of a crime combine that model with the crime
+unaccented reports are read the same way; its decision values are calibrated into
+probabilities on out-of-fold predictions. Signs of a crime combine that model with the crime
 lexicon, which also supplies the articles and the evidence spans. An optional frozen sentence
 encoder (multilingual-e5-small) can be mixed into the category heads; it is off by default
-because on our data it adds no accuracy on the held-out split and costs ~10x the time.
+because on our data it lowered every held-out figure and is about 100x slower.
 
 Estimator conventions (scikit-learn): ``__init__`` only stores settings; :meth:`fit` sets the
 attributes ending in ``_`` and returns ``self``; every other method starts with
@@ -278,10 +279,11 @@ class ReportClassifier:
         probs = {}
         for name, head in heads.items():
             base = name.removeprefix("enc:")
-            if name in oof:
+            classes, decisions = oof.get(name, (None, None))
+            if classes == head.classes:
                 mask, y = targets[base]
-                head.calibrate(oof[name][mask], y[mask])
-                probs[name] = head.full(oof[name], _codes(base, head))
+                head.calibrate(decisions[mask], y[mask])
+                probs[name] = head.full(decisions, _codes(base, head))
         self._mix(probs)
 
         self.lexicon_text_ = lexicon_text
@@ -341,8 +343,12 @@ class ReportClassifier:
                 )
         return heads
 
-    def _out_of_fold(self, X, E, targets, weight, labels, folds, bar) -> dict[str, np.ndarray]:
-        """Decision values of every head for every report, from models that did not see it."""
+    def _out_of_fold(self, X, E, targets, weight, labels, folds, bar) -> dict[str, tuple]:
+        """Per head ``(classes, decisions)`` for every report, from models that did not see it.
+
+        A head whose folds did not all see the same classes (tiny data) is left out: its
+        decisions cannot be lined up, and it keeps an uncalibrated softmax/sigmoid.
+        """
         if not folds:
             return {}
         n = X.shape[0]
@@ -350,21 +356,22 @@ class ReportClassifier:
 
         strata = np.array([str(lab.get("sector")) for lab in labels])
         splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-        oof: dict[str, np.ndarray] = {}
+        oof: dict[str, tuple[list, np.ndarray]] = {}
+        broken: set[str] = set()
         for train_idx, val_idx in splitter.split(np.zeros(n), strata):
             rows = np.zeros(n, bool)
             rows[train_idx] = True
             for name, head in self._fit_heads(X, E, targets, weight, rows).items():
                 inputs = E[:n] if name.startswith("enc:") else X
-                d = head.decision(inputs[val_idx])
-                if name not in oof:
-                    oof[name] = np.zeros((n, d.shape[1]))
-                if d.shape[1] == oof[name].shape[1]:
-                    oof[name][val_idx] = d
-                else:  # a fold lacked some class: its decisions cannot be lined up
-                    oof.pop(name, None)
+                classes, decisions = oof.setdefault(
+                    name, (head.classes, np.zeros((n, head.coef.shape[0])))
+                )
+                if classes != head.classes:
+                    broken.add(name)
+                    continue
+                decisions[val_idx] = head.decision(inputs[val_idx])
             bar.update(1)
-        return oof
+        return {name: value for name, value in oof.items() if name not in broken}
 
     def _mix(self, probs: dict[str, np.ndarray]) -> None:
         """Average the encoder heads' probabilities into the lexical ones (in place)."""
@@ -473,7 +480,8 @@ class ReportClassifier:
 
         articles = [] if blank else self._articles(text)
         model_score = 0.0 if blank else float(row.get("crime", 0.0))
-        lexicon_score = max((a.pop("weight") for a in articles), default=0.0)
+        # The same lexicon score the threshold was tuned with (see fit).
+        lexicon_score = self.lexicon_.score(text) if articles else 0.0
         raw = max(model_score, lexicon_score)
         flag = (not blank) and raw >= th["crime"]
         crime = {
@@ -526,10 +534,7 @@ class ReportClassifier:
             for ev in art["evidence"]:
                 start, end = offsets[ev["start"]], offsets[ev["end"]]
                 evidence.append({"text": text[start:end], "start": start, "end": end})
-            out.append(
-                {"article": art["article"], "name": art["name"], "weight": art["weight"],
-                 "evidence": evidence}
-            )
+            out.append({"article": art["article"], "name": art["name"], "evidence": evidence})
         return out
 
     @property

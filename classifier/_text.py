@@ -41,46 +41,34 @@ def strip_marks(text: str) -> str:
 def nfc_to_input_offsets(text: str) -> list[int]:
     """``m`` with ``len(m) == len(nfc) + 1``: NFC position ``i`` is input position ``m[i]``.
 
-    The input is cut into segments that each start at a character with canonical combining class
-    0 (a base letter and the marks that follow it); each segment is normalised on its own. A
-    span ``[i, j)`` of the NFC text maps to ``text[m[i]:m[j]]``, the whole segments it touches,
-    so a span never splits a letter from its marks. When segment-wise normalisation does not
-    reproduce the NFC of the whole text (scripts whose starters compose with each other, e.g.
-    Hangul jamo), the mapping falls back to one segment per composed run.
+    The input is cut into runs that each start at a character with canonical combining class 0
+    (a base letter and the marks that follow it); each run is normalised on its own and all its
+    NFC characters map to the run's start. A span ``[i, j)`` of the NFC text therefore maps to
+    ``text[m[i]:m[j]]``, the whole runs it touches: a span never splits a letter from its marks.
+    Two runs are merged when they compose with each other (Hangul jamo); should the pieces still
+    not reproduce the NFC of the whole text, the whole text is one run. Linear in the length.
     """
     nfc = unicodedata.normalize("NFC", text)
     if nfc == text:
         return list(range(len(text) + 1))
     starts = [i for i, ch in enumerate(text) if i == 0 or unicodedata.combining(ch) == 0]
     starts.append(len(text))
-    mapping: list[int] = []
-    pieces: list[str] = []
+    runs: list[tuple[int, int, str]] = []  # (start, end, NFC of text[start:end])
     for a, b in zip(starts, starts[1:], strict=False):
         piece = unicodedata.normalize("NFC", text[a:b])
-        pieces.append(piece)
-        # Every NFC character of the segment maps to the segment start; the end maps below.
+        if runs:
+            ra, _, rpiece = runs[-1]
+            merged = unicodedata.normalize("NFC", text[ra:b])
+            if merged != rpiece + piece:  # this run composes with the previous one
+                runs[-1] = (ra, b, merged)
+                continue
+        runs.append((a, b, piece))
+    if "".join(piece for _, _, piece in runs) != nfc:  # pragma: no cover - defensive
+        runs = [(0, len(text), nfc)]
+    mapping: list[int] = []
+    for a, _, piece in runs:
         mapping.extend([a] * len(piece))
-    if "".join(pieces) != nfc:
-        return _coarse_offsets(text, nfc)
     mapping.append(len(text))
-    return mapping
-
-
-def _coarse_offsets(text: str, nfc: str) -> list[int]:
-    """Fallback for :func:`nfc_to_input_offsets`: grow input prefixes until their NFC matches."""
-    mapping = [0] * (len(nfc) + 1)
-    i = 0  # input position
-    k = 0  # nfc position reached so far
-    while i < len(text):
-        j = i + 1
-        while j < len(text) and not nfc.startswith(unicodedata.normalize("NFC", text[:j]), 0):
-            j += 1
-        done = len(unicodedata.normalize("NFC", text[:j]))
-        for pos in range(k, min(done, len(nfc))):
-            mapping[pos] = i
-        k = done
-        i = j
-    mapping[len(nfc)] = len(text)
     return mapping
 
 

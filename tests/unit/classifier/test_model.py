@@ -386,7 +386,8 @@ def test_an_encoder_without_a_folder_cannot_be_saved(encoder_model, tmp_path):
 @pytest.mark.parametrize(
     "text",
     ["Nhận hối lộ", unicodedata.normalize("NFD", "Nhận hối lộ ở xã Đông"),
-     "a\u0301b\u0323c" + unicodedata.normalize("NFD", "ướ"), "plain ascii", ""],
+     "a\u0301b\u0323c" + unicodedata.normalize("NFD", "ướ"), "plain ascii", "",
+     "x\u1100\u1161\u11a8y"],  # Hangul jamo: starters that compose with each other
 )
 def test_nfc_offsets_map_back_to_whole_letters(text):
     nfc = unicodedata.normalize("NFC", text)
