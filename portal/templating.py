@@ -2,6 +2,7 @@
 
 from flask import request, url_for
 from flask_babel import get_locale
+from flask_babel.speaklater import LazyString
 
 from portal import geo, labels
 from portal.reports import status
@@ -16,7 +17,19 @@ def url_with_lang(lang: str) -> str:
     return url_for(request.endpoint, **args)
 
 
+def escape_lazy_strings(value):
+    """Jinja ``finalize``: print lazy translations as plain text, so autoescape applies.
+
+    Flask-Babel's ``LazyString.__html__`` returns the string unescaped, so Jinja would trust a
+    message such as ``_l("Tệp “%(name)s” …", name=<the uploaded file's name>)`` as markup: a
+    file named ``<img src=x onerror=…>`` ran script on the filing form (found by wapiti,
+    docs/security.md). Turned into ``str`` first, every such message is escaped like any text.
+    """
+    return str(value) if isinstance(value, LazyString) else value
+
+
 def register_template_helpers(app) -> None:
+    app.jinja_env.finalize = escape_lazy_strings
     app.jinja_env.filters["vn_datetime"] = format_datetime_vn
     app.jinja_env.filters["vn_date"] = format_date_vn
     app.jinja_env.globals.update(
