@@ -6,7 +6,8 @@
 FLASK = .venv/bin/flask --app portal
 
 setup:
-	bash scripts/setup.sh
+	bash scripts/setup.sh classifier
+	bash scripts/train-classifier.sh
 
 run: setup
 	$(FLASK) db upgrade heads

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create ./.venv and install tinbao into it. Usage: scripts/setup.sh [EXTRAS]
 #   scripts/setup.sh        → the portal
-#   scripts/setup.sh test   → the portal and the test tools
+#   scripts/setup.sh classifier → the portal and the default classifier (what `make run` uses)
+#   scripts/setup.sh test   → the portal, the classifier with its encoder, and the test tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

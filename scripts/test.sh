@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh test
 bash scripts/install-chromium.sh
+bash scripts/train-classifier.sh
 
 pg_url=${TINBAO_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}
 
