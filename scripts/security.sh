@@ -9,7 +9,8 @@
 #
 # Usage: scripts/security.sh [--quick]   (--quick: lighter sqlmap, shorter wapiti)
 # Exit status: non-zero on any bandit finding (medium+), known-vulnerable package, injection
-# or XSS finding, or a scan that could not run.
+# or XSS finding, or a scan that could not run — pip-audit included when its advisory source
+# (PyPI's JSON API) cannot be reached: "nothing found" must not pass for "nothing checked".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,7 +73,9 @@ if unknown:
     # registry mirror that serves only the simple index answers 404 for every package.
     print("  NOT VERIFIED: PyPI's JSON API (the advisory source) did not answer for "
           f"{len(unknown)} packages; 'No known vulnerabilities' means nothing for them.")
+    sys.exit(3)
 PY
+  if [ $? -eq 3 ]; then audit_rc=3; fi
 else
   echo "pip-audit could not run (see $out/pip-audit.log):"
   tail -5 "$out/pip-audit.log"
