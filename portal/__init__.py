@@ -88,7 +88,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from portal import models  # noqa: F401  (register every table with the metadata)
     from portal.classification import jobs
-    from portal import protection
+    from portal import protection, routing
     from portal.antispam.views import bp as antispam_bp
     from portal.api.views import bp as api_bp
     from portal.cli import register_commands
@@ -107,6 +107,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_commands(app)
     jobs.init_app(app)
     protection.init_app(app)
+    routing.init_app(app)
 
     security_headers.init_app(app)
 

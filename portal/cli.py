@@ -33,10 +33,14 @@ def register_commands(app) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(classifier_group)
     from portal.audit.cli import audit_group
+    from portal.deadlines.reminders import deadlines_group
     from portal.reports.retention import retention_group
+    from portal.routing.cli import routing_group
 
     app.cli.add_command(audit_group)
     app.cli.add_command(retention_group)
+    app.cli.add_command(routing_group)
+    app.cli.add_command(deadlines_group)
 
 
 @click.command("seed")
@@ -91,8 +95,9 @@ def users_group() -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--agency", "agency_code", help="Agency code (for role 'agency').")
 @click.option("--name", "display_name", help="Display name.")
+@click.option("--email", help="Where deadline reminders go with SMTP (docs/deadlines.md).")
 @click.password_option(help="Password (asked twice when not given).")
-def create_user_command(username, role, agency_code, display_name, password) -> None:
+def create_user_command(username, role, agency_code, display_name, email, password) -> None:
     """Create a staff account."""
     agency = None
     if agency_code:
@@ -100,11 +105,25 @@ def create_user_command(username, role, agency_code, display_name, password) -> 
         if agency is None:
             raise click.ClickException(f"Không có cơ quan mã {agency_code}.")
     try:
-        create_user(username, password, role, display_name=display_name, agency=agency)
+        user = create_user(username, password, role, display_name=display_name, agency=agency)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
+    user.email = (email or "").strip() or None
     db.session.commit()
     click.echo(f"Đã tạo tài khoản {username.lower()} ({role}).")
+
+
+@users_group.command("set-email")
+@click.argument("username")
+@click.argument("email", required=False)
+def set_email_command(username, email) -> None:
+    """Set (or, without EMAIL, remove) the address deadline reminders are mailed to."""
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"Không có tài khoản {username}.")
+    user.email = (email or "").strip() or None
+    db.session.commit()
+    click.echo(f"Thư điện tử của {user.username}: {user.email or '(không có)'}.")
 
 
 @users_group.command("reset-2fa")

@@ -90,6 +90,35 @@ def load_config(instance_path: str) -> dict:
         "STAFF_SESSION_MAX_HOURS": int(env("TINBAO_STAFF_SESSION_MAX_HOURS") or 10),
         "LOGIN_MAX_FAILURES": int(env("TINBAO_LOGIN_MAX_FAILURES") or 5),
         "LOGIN_LOCKOUT_MINUTES": int(env("TINBAO_LOGIN_LOCKOUT_MINUTES") or 15),
+        # Legal deadlines (docs/deadlines.md): a deadline with this many working days left or
+        # fewer is "due soon" in the queues and in `flask deadlines remind`.
+        "DEADLINE_DUE_SOON_DAYS": int(env("TINBAO_DEADLINE_DUE_SOON_DAYS") or 2),
+        # Clusters and hot spots (portal/supervision, docs/clusters.md): reports whose keyed
+        # word sets overlap this much (Jaccard), in one commune, filed at most WINDOW_DAYS
+        # apart, are one matter; CLUSTER_MASS_SIZE of them make a mass-complaint alert.
+        "CLUSTER_MIN_SIMILARITY": float(env("TINBAO_CLUSTER_MIN_SIMILARITY") or 0.5),
+        "CLUSTER_WINDOW_DAYS": int(env("TINBAO_CLUSTER_WINDOW_DAYS") or 30),
+        "CLUSTER_MIN_WORDS": 8,
+        "CLUSTER_RECENT_DAYS": int(env("TINBAO_CLUSTER_RECENT_DAYS") or 30),
+        "CLUSTER_MASS_SIZE": int(env("TINBAO_CLUSTER_MASS_SIZE") or 5),
+        # A commune or sector with at least HOTSPOT_MIN_COUNT reports in one of the windows
+        # (days), and HOTSPOT_RATIO times what its previous HOTSPOT_BASELINE_DAYS predict.
+        "HOTSPOT_WINDOWS": env("TINBAO_HOTSPOT_WINDOWS") or "7,30",
+        "HOTSPOT_BASELINE_DAYS": int(env("TINBAO_HOTSPOT_BASELINE_DAYS") or 90),
+        "HOTSPOT_RATIO": float(env("TINBAO_HOTSPOT_RATIO") or 2.0),
+        "HOTSPOT_MIN_COUNT": int(env("TINBAO_HOTSPOT_MIN_COUNT") or 5),
+        "HOTSPOT_MASS_DAYS": 30,
+        # Links in reminders point here (the back office's address as staff reach it).
+        "BASE_URL": env("TINBAO_BASE_URL") or "http://127.0.0.1:5000",
+        # Notification senders (portal/notify): any of file, console, smtp, comma-separated.
+        "NOTIFY_SENDERS": env("TINBAO_NOTIFY_SENDERS") or "file",
+        "NOTIFY_OUTBOX": env("TINBAO_NOTIFY_OUTBOX") or str(instance / "outbox"),
+        "NOTIFY_FROM": env("TINBAO_NOTIFY_FROM") or "tinbao@localhost",
+        "SMTP_HOST": env("TINBAO_SMTP_HOST") or None,
+        "SMTP_PORT": int(env("TINBAO_SMTP_PORT") or 587),
+        "SMTP_USERNAME": env("TINBAO_SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": env("TINBAO_SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": env("TINBAO_SMTP_STARTTLS", "1") == "1",
         "WTF_CSRF_TIME_LIMIT": 2 * 3600,
         # Flask-WTF's strict mode wants a Referer on HTTPS posts, but we send
         # "Referrer-Policy: no-referrer", so browsers send none: the token and SameSite do the job.
@@ -109,4 +138,25 @@ def load_config(instance_path: str) -> dict:
         "POW_MAX_AGE": 600,  # seconds a challenge stays valid
         "POW_FILING_RATE_LIMIT": env("TINBAO_POW_FILING_RATE_LIMIT") or "30 per hour; 100 per day",
         "POW_CHALLENGE_RATE_LIMIT": "30 per minute",
+        # The routing rules file (docs/routing.md); empty: the packaged portal/routing/rules.yaml.
+        "ROUTING_RULES_FILE": env("TINBAO_ROUTING_RULES_FILE") or None,
+        # Supervision (docs/supervision.md): an open case filed more than this many days ago is
+        # "long-running" (kéo dài), as is one past the legal limit of its resolution.
+        "SUPERVISION_LONG_RUNNING_DAYS": int(env("TINBAO_SUPERVISION_LONG_RUNNING_DAYS") or 90),
+        # The periodic report's letterhead (Decree 30/2020); lists are separated by "|".
+        "REPORT_ISSUER": env("TINBAO_REPORT_ISSUER")
+        or "ỦY BAN MẶT TRẬN TỔ QUỐC VIỆT NAM|TỈNH THÁI NGUYÊN",
+        "REPORT_ISSUER_NAME": env("TINBAO_REPORT_ISSUER_NAME")
+        or "Ủy ban Mặt trận Tổ quốc Việt Nam tỉnh Thái Nguyên",
+        "REPORT_NUMBER_SUFFIX": env("TINBAO_REPORT_NUMBER_SUFFIX") or "BC-MTTQ",
+        "REPORT_PLACE": env("TINBAO_REPORT_PLACE") or "Thái Nguyên",
+        "REPORT_SIGNER": env("TINBAO_REPORT_SIGNER") or "TM. BAN THƯỜNG TRỰC|CHỦ TỊCH",
+        "REPORT_SIGNER_NAME": env("TINBAO_REPORT_SIGNER_NAME") or "",
+        "REPORT_RECIPIENTS": env("TINBAO_REPORT_RECIPIENTS")
+        or "Ban Thường trực Ủy ban Trung ương MTTQ Việt Nam|Thường trực Tỉnh ủy, HĐND, UBND "
+           "tỉnh|Lưu: VT",
+        # The public transparency page (/minh-bach): counts below this are shown as "< 5", and
+        # its figures are recomputed at most this often (it is public: no query per visit).
+        "TRANSPARENCY_MIN_COUNT": 5,
+        "TRANSPARENCY_CACHE_SECONDS": int(env("TINBAO_TRANSPARENCY_CACHE_SECONDS") or 600),
     }

@@ -4,6 +4,12 @@ from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.audit.models import AuditEntry
 from portal.classification.models import Classification
+from portal.deadlines.models import (
+    CalendarAdjustment,
+    Deadline,
+    DeadlineExtension,
+    DeadlineNotification,
+)
 from portal.protection.models import IdentityDisclosure, ReportSearchToken
 from portal.reports.models import (
     Attachment,
@@ -18,7 +24,11 @@ __all__ = [
     "Agency",
     "Attachment",
     "AuditEntry",
+    "CalendarAdjustment",
     "Classification",
+    "Deadline",
+    "DeadlineExtension",
+    "DeadlineNotification",
     "IdentityDisclosure",
     "InternalNote",
     "Message",

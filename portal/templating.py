@@ -5,6 +5,7 @@ from flask_babel import get_locale
 from flask_babel.speaklater import LazyString
 
 from portal import geo, labels
+from portal.deadlines.services import case_deadlines
 from portal.reports import status
 from portal.timeutil import format_date_vn, format_datetime_vn
 
@@ -37,6 +38,7 @@ def register_template_helpers(app) -> None:
         status_labels=status.STATUS_LABELS,
         event_labels=status.EVENT_LABELS,
         place_label=geo.place_label,
+        case_deadlines=case_deadlines,
         url_with_lang=url_with_lang,
         current_locale=lambda: str(get_locale() or "vi"),
     )

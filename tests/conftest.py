@@ -157,3 +157,30 @@ def staff(app, make_user):
         return client
 
     return _client
+
+class FixedClock:
+    """A clock that stays where a test puts it (``app.config["CLOCK"]``, read by the deadlines
+    service): ``clock.set(2026, 9, 7, 9)`` is 07/09/2026 09:00 in Vietnam."""
+
+    def __init__(self):
+        self.now = None
+        self.set(2026, 9, 7, 9)
+
+    def set(self, year, month, day, hour=9, minute=0):
+        from datetime import UTC, datetime
+
+        from portal.timeutil import VN_TZ
+
+        self.now = datetime(year, month, day, hour, minute, tzinfo=VN_TZ).astimezone(UTC)
+        return self.now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(app, monkeypatch):
+    """Fix "now" for deadlines (portal/deadlines/services.py)."""
+    fixed = FixedClock()
+    monkeypatch.setitem(app.config, "CLOCK", fixed)
+    return fixed

@@ -3,7 +3,7 @@
 import re
 
 import pyotp
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from portal.extensions import db
 
@@ -152,3 +152,18 @@ class StubClassifier:
                 "model": {"name": "stub", "version": "1"},
             })
         return answers
+
+
+def act_as(app, report_id: int, username: str, action, *args, **kwargs):
+    """Call a ``portal.reports.handling`` action as ``username`` on a report, in a fresh
+    session (as a request would)."""
+    from portal.accounts.models import User
+    from portal.reports.models import Report
+
+    with app.app_context():
+        report = db.session.get(Report, report_id)
+        user = db.session.scalar(select(User).where(User.username == username))
+        try:
+            return action(user, report, *args, **kwargs)
+        finally:
+            db.session.remove()

@@ -29,6 +29,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    # Where deadline reminders go when SMTP is configured (portal/notify); optional.
+    email: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Two-factor (TOTP). The secret is stored encrypted (portal/accounts/twofactor.py) and is

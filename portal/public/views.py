@@ -28,6 +28,7 @@ from portal.protection import disclosure
 from portal.public.forms import ConsentForm, LookupForm, ReplyForm, ReportForm
 from portal.receipts import new_code
 from portal.reports import intake, reporter
+from portal.supervision import transparency as public_figures
 from portal.timeutil import format_datetime_vn, utcnow
 
 bp = Blueprint("public", __name__)
@@ -129,6 +130,20 @@ def file_report():
         "public/file.html", form=form, errors=errors, step=step, province_code=province_code,
         type_help=REPORT_TYPE_HELP,
     ), (422 if errors else 200)
+
+
+@bp.get("/minh-bach")
+def transparency():
+    """Aggregate figures of a year to the end of last month, by quarter, report type, sector
+    and result, from which no case can be identified (counts under 5 and what would reveal them
+    are hidden: portal/supervision/transparency.py). ``?nam=2025`` for an earlier year."""
+    until = public_figures.last_published_day(public_figures.today())
+    first = min(public_figures.first_year() or until.year, until.year)
+    years = list(range(until.year, first - 1, -1))
+    chosen = request.args.get("nam", "")
+    year = int(chosen) if chosen.isdigit() and int(chosen) in years else until.year
+    return render_template("public/transparency.html",
+                           figures=public_figures.cached(year, until), years=years)
 
 
 @bp.get("/bien-nhan")

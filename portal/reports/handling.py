@@ -11,7 +11,7 @@ from portal.agencies.models import Agency
 from portal.audit import services as audit
 from portal.classification.models import Classification
 from portal.extensions import db
-from portal.labels import OUTCOMES
+from portal.labels import AGENCY_KIND_LABELS, OUTCOMES
 from portal.protection import agency_copy
 from portal.protection import search as search_index
 from portal.reports import status
@@ -24,6 +24,7 @@ from portal.reports.models import (
     Message,
     Report,
 )
+from portal.routing import services as routing
 
 
 class ActionError(Exception):
@@ -42,6 +43,11 @@ def _apply(report, action, **kwargs):
 
 
 def _commit(action: str, user, report, **detail) -> None:
+    # Open and close the report's legal deadlines as it moves (docs/deadlines.md). Imported
+    # here: the deadlines service uses this module's ActionError.
+    from portal.deadlines import services as deadlines
+
+    deadlines.follow(report, action)
     audit.record(action, user=user, report=report, **detail)
     db.session.commit()
 
@@ -150,19 +156,43 @@ def message_reporter(user, report, body: str) -> None:
     _commit("message_reporter", user, report)
 
 
-def transfer(user, report, agency: Agency | None, reason: str) -> None:
-    """Hand the report to exactly one agency, with the reason for choosing it."""
+def transfer(user, report, agency: Agency | None, reason: str, *,
+             override_reason: str | None = None) -> None:
+    """Hand the report to exactly one agency, with the reason for choosing it.
+
+    The routing rules' suggestion is worked out again here, so every transfer records the rule
+    behind it; choosing another agency than the suggested one needs ``override_reason``.
+    """
     reason = (reason or "").strip()
+    override_reason = (override_reason or "").strip()
     if agency is None or not agency.active:
         raise ActionError(_l("Vui lòng chọn cơ quan nhận."))
     if not reason:
         raise ActionError(_l("Vui lòng ghi lý do, căn cứ chuyển."))
     if not report.report_type or not report.sector:
         raise ActionError(_l("Cần phân loại (loại đơn, lĩnh vực) trước khi chuyển."))
-    _apply(report, "transfer", actor=user, agency=agency, reason=reason)
+    if not status.can("transfer", report.status):
+        # The status machine's refusal comes first: a case with an agency is never sent to a
+        # second one, whatever the rules say.
+        raise ActionError(status.IllegalTransition("transfer", report.status).message)
+    suggestion = routing.suggest_for_report(report)
+    overridden = routing.is_override(suggestion, agency)
+    if overridden and not override_reason:
+        raise ActionError(_l(
+            "Cơ quan được chọn khác với gợi ý (%(agency)s, quy tắc %(rule)s): vui lòng ghi lý "
+            "do không theo gợi ý.",
+            agency=suggestion.agency_name or AGENCY_KIND_LABELS[suggestion.agency_kind],
+            rule=suggestion.rule_id))
+    event = _apply(report, "transfer", actor=user, agency=agency, reason=reason)
+    event.routing_rule = suggestion.rule_id
+    event.suggested_agency_id = suggestion.agency_id
+    event.override_reason = override_reason if overridden else None
     # One holder at a time: the new agency replaces any earlier one.
     report.current_agency = agency
-    _commit("transfer", user, report, agency_id=agency.id, reason=reason)
+    _commit("transfer", user, report, agency_id=agency.id, reason=reason,
+            rule=suggestion.rule_id, rules_version=suggestion.rules_version,
+            suggested_agency_id=suggestion.agency_id, override=overridden,
+            override_reason=override_reason if overridden else None)
 
 
 def withdraw_transfer(user, report, reason: str) -> None:

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal import geo
 from portal.attachments import IncomingFile, LocalFileStorage
+from portal.deadlines import services as deadlines
 from portal.extensions import db
 from portal.protection import agency_copy, envelope, search
 from portal.receipts import code_hash, new_code
@@ -272,6 +273,7 @@ def file_report(submission: Submission, *, secret_key: str, storage: LocalFileSt
         for incoming in submission.files:
             report.attachments.append(store_attachment(report, incoming, storage, stored))
         status.record_event(report, "filed")
+        deadlines.follow(report, "filed")  # the Front's own time limit starts now
         db.session.add(report)
         db.session.commit()
     except BaseException:

@@ -12,7 +12,17 @@ is a ``…_encrypted`` LargeBinary, read and written through an
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classifier.taxonomy import FLAGS, REPORT_TYPES, SECTORS, SUBJECTS
@@ -136,6 +146,13 @@ class ReportEvent(db.Model):
     """One step in a report's history; the status page shows the public ones."""
 
     __tablename__ = "report_events"
+    # The supervision figures (portal/supervision/stats.py) read history events of some kinds
+    # in a period, per case in order (window functions), or those of one agency.
+    __table_args__ = (
+        Index("ix_report_events_kind_created_at", "kind", "created_at"),
+        Index("ix_report_events_report_id_id", "report_id", "id"),
+        Index("ix_report_events_agency_id_kind_created_at", "agency_id", "kind", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
@@ -146,9 +163,14 @@ class ReportEvent(db.Model):
     # Internal reason (transfer, return, override); never shown to the reporter.
     reason: Mapped[str | None] = mapped_column(Text)
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Transfers only (portal/routing): the rule that suggested an agency, the agency it
+    # suggested, and the officer's reason when they chose another one.
+    routing_rule: Mapped[str | None] = mapped_column(String(32))
+    suggested_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
+    override_reason: Mapped[str | None] = mapped_column(Text)
 
     report: Mapped[Report] = relationship(back_populates="events")
-    agency: Mapped[Agency | None] = relationship()
+    agency: Mapped[Agency | None] = relationship(foreign_keys=[agency_id])
 
 
 class Message(db.Model):

@@ -19,6 +19,7 @@ from portal.receipts import code_hash, new_code
 from portal.reports import status
 from portal.reports.intake import store_attachment
 from portal.reports.models import Message, Report
+from portal.timeutil import format_date_vn
 
 # History events the reporter is told about (routing.md: each status change).
 PUBLIC_EVENTS = (
@@ -34,6 +35,8 @@ PUBLIC_EVENTS = (
     "identity_disclosed",
     "consent_given",
     "consent_withdrawn",
+    # routing.md: the reporter is told of an extension too (the new date, never the reason).
+    "deadline_extended",
 )
 
 
@@ -84,8 +87,23 @@ def event_text(event) -> str:
             "Bạn đã đồng ý để cơ quan giải quyết biết danh tính của bạn khi cần xác minh."
         ),
         "consent_withdrawn": lambda: _("Bạn đã rút lại sự đồng ý cung cấp danh tính."),
+        "deadline_extended": lambda: extension_text(event, agency),
     }
     return texts[event.kind]()
+
+
+def extension_text(event, agency: str) -> str:
+    """An extension in plain words: which time limit and the new date, as the law allows."""
+    from portal.deadlines.services import extension_for_event
+
+    extension = extension_for_event(event)
+    if extension is None:
+        return _("%(agency)s đã gia hạn thời hạn theo quy định của pháp luật.", agency=agency)
+    if extension.deadline.stage == "accept":
+        return _("%(agency)s đã gia hạn thời hạn thụ lý đến hết ngày %(date)s, theo quy định "
+                 "của pháp luật.", agency=agency, date=format_date_vn(extension.due_after))
+    return _("%(agency)s đã gia hạn thời hạn giải quyết đến hết ngày %(date)s, theo quy định "
+             "của pháp luật.", agency=agency, date=format_date_vn(extension.due_after))
 
 
 def public_status_label(report: Report) -> str:

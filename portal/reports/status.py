@@ -83,6 +83,7 @@ EVENT_LABELS = {
     "identity_disclosed": _l("cung cấp danh tính người gửi cho cơ quan"),
     "consent_given": _l("người gửi đồng ý cung cấp danh tính"),
     "consent_withdrawn": _l("người gửi rút lại sự đồng ý cung cấp danh tính"),
+    "deadline_extended": _l("gia hạn thời hạn"),
 }
 
 

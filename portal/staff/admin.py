@@ -1,6 +1,7 @@
 """Administrators: the agency directory and staff accounts."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -10,8 +11,18 @@ from portal.accounts.models import User
 from portal.accounts.services import AccountError, create_user, reset_two_factor
 from portal.agencies.models import Agency
 from portal.audit import services as audit
+from portal.deadlines import services as deadlines
+from portal.deadlines.calendar import load_calendar
+from portal.deadlines.forms import (
+    ADJUSTMENT_KIND_LABELS,
+    WEEKDAY_LABELS,
+    CalendarAdjustmentForm,
+    RemoveAdjustmentForm,
+    parse_vn_date,
+)
 from portal.extensions import db
 from portal.formutil import choices
+from portal.reports.handling import ActionError
 from portal.staff.access import role_required
 from portal.staff.forms import AgencyForm, ConfirmForm, UserForm
 from portal.textfold import fold
@@ -148,4 +159,48 @@ def reset_user_two_factor(user_id: int):
     return redirect(url_for("admin.users"))
 
 
+@bp.route("/calendar", methods=["GET", "POST"])
+@role_required("admin")
+def calendar():
+    """The working-day calendar deadlines are counted in: the public holidays of the year (from
+    the `holidays` package) and the days the Government moved, which admins add and remove."""
+    form = CalendarAdjustmentForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            deadlines.add_adjustment(current_user, parse_vn_date(form.day.data), form.kind.data,
+                                     form.note.data)
+        except ActionError as exc:
+            db.session.rollback()
+            errors.append(exc.message)
+        else:
+            flash(_("Đã lưu ngày điều chỉnh; các thời hạn đang chạy đã được tính lại."),
+                  "success")
+            return redirect(url_for("admin.calendar"))
+    year = deadlines.now().astimezone(timeutil.VN_TZ).year
+    requested = request.args.get("year", "")
+    if requested.isdigit() and 2000 <= int(requested) <= 2100:
+        year = int(requested)
+    return render_template(
+        "staff/admin_calendar.html", form=form, remove_form=RemoveAdjustmentForm(),
+        adjustments=deadlines.adjustments(), kind_labels=ADJUSTMENT_KIND_LABELS,
+        weekday_labels=WEEKDAY_LABELS, year=year,
+        public_holidays=load_calendar().holidays_in(year, str(get_locale() or "vi")),
+        errors=errors + [e for f in form for e in f.errors],
+    )
 
+
+@bp.post("/calendar/remove")
+@role_required("admin")
+def remove_calendar_day():
+    """Remove a day the admin had added; open deadlines move back."""
+    form = RemoveAdjustmentForm()
+    value = (form.adjustment_id.data or "").strip() if form.validate_on_submit() else ""
+    try:
+        deadlines.remove_adjustment(current_user, int(value) if value.isdigit() else None)
+    except ActionError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Đã xóa ngày điều chỉnh; các thời hạn đang chạy đã được tính lại."), "success")
+    return redirect(url_for("admin.calendar"))

@@ -5,10 +5,12 @@ it to this agency), never the Front's notes, and the free text with personal dat
 (portal/protection/agency_copy.py).
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal.deadlines import services as deadlines
+from portal.deadlines.forms import ExtendDeadlineForm
 from portal.extensions import db
 from portal.protection import agency_copy, disclosure
 from portal.reports import handling, status
@@ -28,10 +30,15 @@ def inbox():
         statuses=[status.TRANSFERRED, status.ACCEPTED, status.RESOLVED],
         agency_id=current_user.agency_id,
     )
+    chosen = request.args.get("deadline")
+    query = deadlines.filter_query(query, chosen)
     reports = db.session.scalars(query.limit(500)).all()
     # The list shows each case's opening words: masked, like the case page.
     excerpts = {report.id: agency_copy.excerpt(report) for report in reports}
-    shown = render_template("staff/inbox.html", reports=reports, excerpts=excerpts)
+    shown = render_template("staff/inbox.html", reports=reports, excerpts=excerpts,
+                            deadline_rows=deadlines.row_deadlines([r.id for r in reports]),
+                            deadline_filters=deadlines.FILTERS,
+                            chosen_deadline=chosen if chosen in deadlines.FILTERS else "")
     handling.log_list_view(current_user, "agency.inbox", reports)  # after rendering, see triage
     return shown
 
@@ -105,5 +112,17 @@ def resolve(report_id: int):
         form = require_valid(ResolveForm())
         handling.resolve(current_user, report, result_text=form.body.data,
                          outcome_code=form.outcome_code.data)
+
+    return _run(report_id, action)
+
+
+@bp.post("/cases/<int:report_id>/extend-deadline")
+@role_required("agency")
+def extend_deadline(report_id: int):
+    """Extend one of the case's deadlines on a lawful ground, with the reason."""
+    def action(report):
+        form = require_valid(ExtendDeadlineForm())
+        deadlines.extend(current_user, report, form.chosen_deadline_id(), form.ground.data,
+                         form.reason.data)
 
     return _run(report_id, action)

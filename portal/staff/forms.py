@@ -76,6 +76,9 @@ class TextForm(FlaskForm):
 class TransferForm(FlaskForm):
     agency_id = SelectField(_l("Cơ quan nhận"), coerce=int, validate_choice=False)
     body = TextAreaField(_l("Lý do, căn cứ chuyển"), validators=[Length(max=5000)])
+    # Required (by the service) only when the agency differs from the rules' suggestion.
+    override_reason = TextAreaField(_l("Lý do không theo gợi ý (bắt buộc khi chọn cơ quan khác)"),
+                                    validators=[Length(max=5000)])
 
 
 class MergeForm(FlaskForm):

@@ -1,6 +1,15 @@
 """Front staff: the triage queue, the case page and triage actions."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -9,11 +18,14 @@ from wtforms.fields.choices import SelectChoice
 from portal import geo
 from portal.agencies.models import Agency
 from portal.classification.services import evidence_segments
+from portal.deadlines import services as deadlines
+from portal.deadlines.forms import ExtendDeadlineForm
 from portal.extensions import db
 from portal.labels import AGENCY_KIND_LABELS
 from portal.protection import agency_copy
 from portal.reports import handling, status
 from portal.reports.models import REPORT_TYPES, SECTORS, Report
+from portal.routing import services as routing
 from portal.staff.access import role_required
 from portal.staff.forms import (
     ClassifyForm,
@@ -23,6 +35,7 @@ from portal.staff.forms import (
     TextForm,
     TransferForm,
 )
+from portal.supervision import clusters
 
 bp = Blueprint("triage", __name__, url_prefix="/staff/triage")
 
@@ -56,6 +69,8 @@ def queue_filters() -> dict:
         "province_code": _int_arg("province_code"),
         "ward_code": _int_arg("ward_code"),
         "search": (request.args.get("q") or "").strip()[:200] or None,
+        "deadline": request.args.get("deadline") if request.args.get("deadline")
+        in deadlines.FILTERS else None,
     }
 
 
@@ -64,8 +79,9 @@ def queue_filters() -> dict:
 def queue():
     """New and returned reports, oldest first, with filters and accent-insensitive search."""
     filters = queue_filters()
-    query = handling.queue_query(crime_first=True,
-                                 **{k: v for k, v in filters.items() if k != "chosen_status"})
+    query = handling.queue_query(crime_first=True, **{
+        k: v for k, v in filters.items() if k not in ("chosen_status", "deadline")})
+    query = deadlines.filter_query(query, filters["deadline"])
     page = max(_int_arg("page") or 1, 1)
     total = handling.count(query)
     reports = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
@@ -74,6 +90,8 @@ def queue():
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), provinces=geo.provinces(),
         wards=geo.wards_of(filters["province_code"] or 0), statuses=status.STATUSES,
         page_args={k: v for k, v in request.args.items() if k != "page"},
+        deadline_rows=deadlines.row_deadlines([r.id for r in reports]),
+        deadline_filters=deadlines.FILTERS,
     )
     # Logged after rendering (the commit would expire the rows the page reads), before the
     # page leaves: if the log cannot be written, nothing is shown.
@@ -109,7 +127,13 @@ def case(report_id: int):
     handling.log_view(current_user, report)
     predicted = report.classification.result if report.classification else None
     classify_form = prefilled_classify_form(report, predicted)
-    transfer_form = TransferForm()
+    # The routing rules' suggestion, shown beside the transfer form and preselected in it.
+    suggestion = (routing.suggest_for_report(report)
+                  if status.can("transfer", report.status) else None)
+    follow = suggestion is not None and suggestion.clause != 0  # clause 0: no rule applies
+    transfer_form = TransferForm(
+        agency_id=suggestion.agency_id if follow else None,
+        body=f"{suggestion.rule_id}: {suggestion.legal_basis}" if follow else None)
     transfer_form.agency_id.choices = agency_choices()
     return render_template(
         "staff/case.html", report=report, classify_form=classify_form, predicted=predicted,
@@ -120,9 +144,35 @@ def case(report_id: int):
         agency_preview=agency_copy.agency_view(report, None),
         redaction_form=RedactionForm(phrases="\n".join(agency_copy.phrases(report))),
         transfer_form=transfer_form, text_form=TextForm(), merge_form=MergeForm(),
+        suggestion=suggestion, routing_history=routing.routing_history(report),
         can=lambda action: status.can(action, report.status),
         may_act=current_user.role == "triage",
+        similar=[member for member in clusters.members_of(
+            clusters.cluster_of(report, cluster_settings())) if member.id != report.id],
     )
+
+
+def cluster_settings() -> clusters.Settings:
+    """The clustering thresholds of the app config (docs/clusters.md)."""
+    return clusters.Settings.from_config(current_app.config)
+
+
+@bp.get("/cases/<int:report_id>/similar")
+@role_required(*CASE_READERS)
+def cluster(report_id: int):
+    """The reports about the same matter as this case (docs/clusters.md): case number, date,
+    place, sector and status — no text, no identity — and, for triage staff, the existing
+    merge action to close this case as a duplicate of one of them."""
+    report = load_case(report_id)
+    ids = clusters.cluster_of(report, cluster_settings())
+    shown = render_template(
+        "staff/cluster.html", report=report, members=clusters.members_of(ids),
+        settings=cluster_settings(),
+        may_merge=current_user.role == "triage" and status.can("merge_duplicate", report.status),
+    )
+    # Logged after rendering, as the queue is (the commit would expire what the page reads).
+    clusters.log_view(current_user, report, "triage.cluster", ids)
+    return shown
 
 
 def prefilled_classify_form(report, predicted: dict | None) -> ClassifyForm:
@@ -214,7 +264,8 @@ def transfer(report_id: int):
         require_valid(form)
         agency_id = form.agency_id.data
         agency = db.session.get(Agency, agency_id) if agency_id else None
-        handling.transfer(current_user, report, agency, form.body.data)
+        handling.transfer(current_user, report, agency, form.body.data,
+                          override_reason=form.override_reason.data)
 
     return _run(report_id, action)
 
@@ -248,3 +299,15 @@ def restore(report_id: int):
 def merge(report_id: int):
     return _run(report_id, lambda r: handling.merge_duplicate(
         current_user, r, require_valid(MergeForm()).target_id.data))
+
+
+@bp.post("/cases/<int:report_id>/extend-deadline")
+@role_required("triage")
+def extend_deadline(report_id: int):
+    """Extend one of the case's deadlines on a lawful ground, with the reason."""
+    def action(report):
+        form = require_valid(ExtendDeadlineForm())
+        deadlines.extend(current_user, report, form.chosen_deadline_id(), form.ground.data,
+                         form.reason.data)
+
+    return _run(report_id, action)

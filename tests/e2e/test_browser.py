@@ -100,7 +100,7 @@ def test_file_report_read_receipt_and_open_status_without_javascript(live_server
     context.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/gui-tin?province=19", "/tra-cuu"])
+@pytest.mark.parametrize("path", ["/", "/gui-tin?province=19", "/tra-cuu", "/minh-bach"])
 def test_public_pages_fit_a_360px_phone_screen(live_server, browser, path):
     base, _log = live_server
     # JavaScript on here only to measure the layout the reader sees.

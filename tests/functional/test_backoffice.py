@@ -118,9 +118,12 @@ def classify(client, rid: int, report_type="crime_report", sector="land", subjec
                      subject=subject, flags=list(flags), crime="")
 
 
-def transfer(client, app, rid: int, agency_code: str, reason: str = REASON) -> str:
+def transfer(client, app, rid: int, agency_code: str, reason: str = REASON,
+             override_reason: str = "") -> str:
+    """Transfer through the case page's form. Choosing another agency than the routing rules
+    suggest needs ``override_reason`` (tests/functional/test_routing.py)."""
     return triage_do(client, rid, "transfer", agency_id=str(agency_id(app, agency_code)),
-                     body=reason)
+                     body=reason, override_reason=override_reason)
 
 
 def queue_ids(client, **filters) -> list[int]:
@@ -326,7 +329,8 @@ def test_agency_returns_a_case_it_is_not_competent_for_and_it_goes_back_to_triag
     assert "Cán bộ tư pháp" not in page and "Viện kiểm sát" not in page  # the reason stays inside
 
     # Re-transferred: only the new agency holds it; the old one cannot even open it.
-    transfer(triage, app, rid, PROCURACY, reason="Thẩm quyền của Viện kiểm sát (Điều 163 BLTTHS).")
+    transfer(triage, app, rid, PROCURACY, reason="Thẩm quyền của Viện kiểm sát (Điều 163 BLTTHS).",
+             override_reason="Công an tỉnh trả lại: người bị tố giác là cán bộ tư pháp.")
     procuracy = staff("agency", PROCURACY)
     assert inbox_ids(procuracy) == [rid]
     assert procuracy.get(agency_case_url(rid)).status_code == 200
@@ -463,7 +467,7 @@ def test_every_change_and_every_case_view_is_audited_with_the_user_and_no_addres
     triage_do(triage, rid, "withdraw", body="Xem lại thẩm quyền.")
     transfer(triage, app, rid, POLICE)
     agency_do(police, rid, "return", body="Không thuộc thẩm quyền.")
-    transfer(triage, app, rid, PROCURACY)
+    transfer(triage, app, rid, PROCURACY, override_reason="Công an tỉnh trả lại.")
     agency_do(procuracy, rid, "accept")
     agency_do(procuracy, rid, "message", body=QUESTION)
     agency_do(procuracy, rid, "resolve", outcome_code="not_prosecuted", body=RESULT)

@@ -143,7 +143,7 @@ def test_disclosure_needs_consent_or_a_legal_reason_and_reaches_only_the_agency_
     post_form(police, f"{agency_case_url(rid)}/return", {"body": "Không thuộc thẩm quyền."},
               token_from=agency_case_url(rid))
     assert police.get(agency_case_url(rid)).status_code == 404
-    transfer(triage, app, rid, PROCURACY)
+    transfer(triage, app, rid, PROCURACY, override_reason="Công an tỉnh trả lại.")
     procuracy = staff("agency", PROCURACY)
     page = procuracy.get(agency_case_url(rid)).get_data(as_text=True)
     assert not shows_identity(page)

@@ -32,7 +32,11 @@ def _visible_text(html: str) -> str:
 
 
 def _translations(catalog) -> dict:
-    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    # Plural entries (ngettext) come as lists from the .mo and tuples from the .po.
+    def same(value):
+        return tuple(value) if isinstance(value, (list, tuple)) else value
+
+    return {same(m.id): same(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,9 @@ from portal.textfold import fold
 from tests.functional.test_public_flow import PNG
 
 MIGRATIONS = str(Path(__file__).resolve().parents[3] / "migrations")
-BEFORE = "a4d100000001@-1"  # the schema just before this revision
+# The schema just before a4d100000001 (encryption at rest), named absolutely: Alembic does not
+# resolve a relative "a4d100000001@-1" once later revisions sit above it.
+BEFORE = "a4c100000001"
 TEXT = "Tôi là Vi Thị Nguyệt. Cán bộ kiểm lâm Hmuathanh thu tiền để cho chặt gỗ rừng phòng hộ."
 NAME = "Vi Thị Nguyệt"
 NOTE = "Ghi chú Hmuaghichu."
