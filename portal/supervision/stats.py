@@ -383,31 +383,50 @@ def _open_cases(f: StatsFilter, dialect: str, now: datetime) -> _Source:
 
 
 def _stage_durations(f: StatsFilter, dialect: str):
-    """One row per handover in the period that ended a stage, with the days it took."""
-    in_period = (select(ReportEvent.report_id)
-                 .where(ReportEvent.kind.in_(STAGES), ReportEvent.created_at >= f.start,
-                        ReportEvent.created_at < f.end))
+    """One row per handover in the period that ended a stage, with the days it took.
+
+    The stage began at the case's previous handover. ``LAG()`` finds it among the handovers
+    of the period (ranges on ``created_at``: no window over the whole history); only for a
+    case's first handover in the period is it looked up before the period's start, one index
+    probe on ``(report_id, id)`` each. (History events are numbered in the order they happen,
+    so the previous one by id is the previous one in time.)
+    """
     events = (
-        select(ReportEvent.report_id, ReportEvent.kind, ReportEvent.agency_id,
+        select(ReportEvent.report_id, ReportEvent.id, ReportEvent.kind, ReportEvent.agency_id,
                ReportEvent.created_at,
                func.lag(ReportEvent.created_at, type_=ReportEvent.created_at.type)
                .over(partition_by=ReportEvent.report_id, order_by=ReportEvent.id)
-               .label("previous_at"))
-        .where(ReportEvent.kind.in_(HANDOVER_KINDS), ReportEvent.created_at < f.end,
-               ReportEvent.report_id.in_(in_period))
+               .label("previous_in_period"))
+        .where(ReportEvent.kind.in_(HANDOVER_KINDS), ReportEvent.created_at >= f.start,
+               ReportEvent.created_at < f.end)
+        .subquery()
+    )
+    before = aliased(ReportEvent)
+    previous_before = (select(before.created_at)
+                       .where(before.report_id == events.c.report_id,
+                              before.kind.in_(HANDOVER_KINDS), before.id < events.c.id)
+                       .order_by(before.id.desc()).limit(1)
+                       .scalar_subquery())
+    # CASE evaluates the lookup only where the period has no earlier handover.
+    previous_at = case((events.c.previous_in_period.is_not(None), events.c.previous_in_period),
+                       else_=previous_before)
+    durations = (
+        select(events.c.report_id, events.c.kind, events.c.agency_id, events.c.created_at,
+               previous_at.label("previous_at"))
+        .where(events.c.kind.in_(STAGES))
         .subquery()
     )
     query = (
-        select(events.c.report_id.label("report_id"), events.c.agency_id.label("agency"),
+        select(durations.c.report_id.label("report_id"), durations.c.agency_id.label("agency"),
                Report.sector.label("sector"), Report.report_type.label("report_type"),
-               events.c.kind.label("stage"),
-               _days_between(events.c.created_at, events.c.previous_at, dialect).label("days"))
-        .join(Report, Report.id == events.c.report_id)
-        .where(events.c.kind.in_(STAGES), events.c.created_at >= f.start,
-               events.c.previous_at.is_not(None), *_report_conditions(f))
+               durations.c.kind.label("stage"),
+               _days_between(durations.c.created_at, durations.c.previous_at, dialect)
+               .label("days"))
+        .join(Report, Report.id == durations.c.report_id)
+        .where(durations.c.previous_at.is_not(None), *_report_conditions(f))
     )
     if f.agency_id:
-        query = query.where(events.c.agency_id == f.agency_id)
+        query = query.where(durations.c.agency_id == f.agency_id)
     return query
 
 
