@@ -15,7 +15,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import selectinload
 
 from portal.audit import services as audit
 from portal.deadlines import rules as deadline_rules
@@ -31,6 +32,7 @@ from portal.deadlines.models import CalendarAdjustment, Deadline, DeadlineExtens
 from portal.extensions import db
 from portal.reports import status
 from portal.reports.handling import ActionError
+from portal.reports.models import Report
 from portal.timeutil import format_date_vn, format_datetime_vn, utcnow
 
 # Staff actions that can start or end a stage (views, notes and messages cannot).
@@ -45,6 +47,8 @@ CLOSED, CLOSED_LATE = "closed", "closed_late"
 FILTERS = {OVERDUE: _l("Quá hạn"), DUE_SOON: _l("Sắp đến hạn")}
 # What ended a stage, when it was not a status change of its own.
 CLOSED_BY_LABELS = {"classify": _l("phân loại lại"), "sync": _l("đối chiếu lại")}
+# How many overdue or due-soon deadlines the supervision dashboard lists (the rest by count).
+WATCH_LIMIT = 100
 
 
 def now() -> datetime:
@@ -319,8 +323,6 @@ def row_deadlines(report_ids, moment: datetime | None = None) -> dict[int, RowDe
 def filter_query(query, which: str | None, moment: datetime | None = None):
     """Narrow a report query (portal.reports.handling.queue_query) to reports with an overdue
     or a due-soon open deadline. Any other ``which`` leaves it as it is."""
-    from portal.reports.models import Report
-
     if which not in FILTERS:
         return query
     moment = moment or now()
@@ -359,15 +361,27 @@ def case_deadlines(report, moment: datetime | None = None) -> list[dict]:
     return shown
 
 
-def overdue_and_soon(moment: datetime | None = None) -> dict:
-    """For supervisors: every open deadline that is overdue or due soon, most late first, with
-    who holds the case; and the two counts."""
+def overdue_and_soon(moment: datetime | None = None, limit: int = WATCH_LIMIT) -> dict:
+    """For supervisors: the ``limit`` open deadlines that are most overdue or due soonest, with
+    who holds the case; and the two counts over all of them.
+
+    Only the first ``limit`` are listed: with a province's history there can be tens of
+    thousands, and rendering (and auditing) every one made the dashboard take 45 s on the
+    1,000,000-report benchmark (docs/benchmarks.md). The full lists are the triage queue's
+    deadline filters.
+    """
     moment = moment or now()
     cal, days = load_calendar(), soon_days()
     cutoff = due_soon_cutoff(moment, cal, days)
+    open_before = (Deadline.closed_at.is_(None), Deadline.due_at < cutoff)
+    overdue = db.session.scalar(
+        select(func.count(Deadline.id)).where(*open_before, Deadline.due_at < moment))
+    due_soon = db.session.scalar(
+        select(func.count(Deadline.id)).where(*open_before, Deadline.due_at >= moment))
     rows = db.session.scalars(
-        select(Deadline).where(Deadline.closed_at.is_(None), Deadline.due_at < cutoff)
-        .order_by(Deadline.due_at, Deadline.id)
+        select(Deadline).where(*open_before)
+        .options(selectinload(Deadline.report).selectinload(Report.current_agency))
+        .order_by(Deadline.due_at, Deadline.id).limit(limit)
     ).all()
     listed = []
     for deadline in rows:
@@ -380,11 +394,7 @@ def overdue_and_soon(moment: datetime | None = None) -> dict:
             "due_at": deadline.due_at,
             "state": state_of(deadline, moment, cal, days),
         })
-    return {
-        "rows": listed,
-        "overdue": sum(1 for row in listed if row["state"].kind == OVERDUE),
-        "due_soon": sum(1 for row in listed if row["state"].kind == DUE_SOON),
-    }
+    return {"rows": listed, "overdue": overdue, "due_soon": due_soon}
 
 
 # --- the calendar's adjustments (admin) ----------------------------------------------------------
