@@ -270,6 +270,12 @@ class Generator:
                 raise StopIteration
             events.append((at, kind, status, agency, reason, actor))
 
+        def returned(at, agency, after_days):
+            """``agency`` returns the case as not competent; it is sent on to another one."""
+            at += self.delay(after_days)
+            add(at, "return", "returned", agency, "Không thuộc thẩm quyền.", actor=None)
+            return at + self.delay(2.0), self.other_agency(report_type, sector, ward, agency)
+
         st, holder, outcome, classified = "received", None, None, False
         try:
             add(filed, "filed", "received", actor=None)
@@ -299,12 +305,8 @@ class Generator:
                     agency = self.other_agency(report_type, sector, ward, agency)
                     continue
                 if r < 0.035 and _attempt < 2:
-                    at += self.delay(3.0)
-                    add(at, "return", "returned", agency, "Không thuộc thẩm quyền.",
-                        actor=None)
+                    at, agency = returned(at, agency, 3.0)
                     st, holder = "returned", None
-                    at += self.delay(2.0)
-                    agency = self.other_agency(report_type, sector, ward, agency)
                     continue
                 if rng.random() < 0.02:  # never accepted (stuck with the agency)
                     raise StopIteration
@@ -312,12 +314,8 @@ class Generator:
                 add(at, "accept", "accepted", agency, actor=None)
                 st = "accepted"
                 if rng.random() < 0.015 and _attempt < 2:  # returned after accepting
-                    at += self.delay(6.0)
-                    add(at, "return", "returned", agency, "Không thuộc thẩm quyền.",
-                        actor=None)
+                    at, agency = returned(at, agency, 6.0)
                     st, holder = "returned", None
-                    at += self.delay(2.0)
-                    agency = self.other_agency(report_type, sector, ward, agency)
                     continue
                 if rng.random() < 0.04:  # never resolved (long-running)
                     raise StopIteration
