@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from flask_babel import get_locale
 
 from portal.antispam import services as antispam
-from portal.classification import jobs
 from portal.extensions import limiter, lookup_global_limit
 from portal.public.views import storage
 from portal.receipts import new_code
@@ -78,7 +77,6 @@ def create_report():
     report, code = intake.file_report(
         submission, secret_key=current_app.config["SECRET_KEY"], storage=storage()
     )
-    jobs.enqueue_classification(report.id)
     return jsonify({"receipt_code": code, "status": report.status}), 201
 
 

@@ -1,62 +1,40 @@
-"""Background jobs of the embedded default: one worker thread per process.
+"""Classification as a background job (the machinery is in :mod:`portal.jobs`).
 
-Jobs get ids, never ORM objects, and are queued only after the report's transaction has
-committed, so a job never sees a half-stored report and the reporter never waits for it.
-(The production mode replaces this runner with a Redis-backed queue.)
+A report's classification job is added in the filing transaction
+(:func:`queue_classification`), so it is committed with the report or not at all; the runner
+gets it after the commit, so a job never sees a half-stored report and the reporter never
+waits for it. The task itself is ``classify_report`` in portal/jobs/tasks.py.
 """
-
-import logging
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from flask import current_app
 
 from portal.classification import services
 from portal.extensions import db
+from portal.jobs import enqueue
+from portal.jobs.runners import InlineRunner, ThreadRunner
 
-log = logging.getLogger(__name__)
-
-
-class InlineRunner:
-    """Runs a job at once in the caller's thread (tests, CLI)."""
-
-    def submit(self, app, job, *args) -> None:
-        job(app, *args)
-
-
-class ThreadRunner:
-    """Runs jobs one after another on a daemon worker thread."""
-
-    def __init__(self):
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinbao-job")
-
-    def submit(self, app, job, *args) -> Future:
-        return self._pool.submit(job, app, *args)
+__all__ = ["InlineRunner", "ThreadRunner", "enqueue_classification", "init_app",
+           "queue_classification"]
 
 
 def init_app(app) -> None:
-    mode = app.config.get("JOBS_MODE", "thread")
-    app.extensions["tinbao.jobs"] = InlineRunner() if mode == "inline" else ThreadRunner()
+    """The classifier, loaded lazily once per process by the first job that needs it."""
     app.extensions["tinbao.classifier"] = services.ClassifierHolder(app)
 
 
-def classify_job(app, report_id: int) -> None:
-    """Classify one report; a missing model is logged, never raised to the reporter."""
-    with app.app_context():
-        try:
-            classifier = app.extensions["tinbao.classifier"].get()
-            services.classify_report(report_id, classifier)
-        except services.ClassifierUnavailable as exc:
-            log.warning("classifier unavailable, report left for later: %s", exc)
-        except Exception:
-            log.exception("classification failed for a report")
-            db.session.rollback()
-        finally:
-            db.session.remove()
+def queue_classification(report):
+    """Add the classification of ``report`` to the current transaction (flushing it for its
+    id); returns the job, or None when the classifier is switched off."""
+    if not current_app.config.get("CLASSIFIER_ENABLED", True):
+        return None
+    if report.id is None:
+        db.session.flush()
+    return enqueue("classify_report", report_id=report.id)
 
 
 def enqueue_classification(report_id: int) -> None:
-    """Queue the classification of a just-committed report."""
+    """Queue the classification of an already committed report (its own transaction)."""
     if not current_app.config.get("CLASSIFIER_ENABLED", True):
         return
-    app = current_app._get_current_object()
-    app.extensions["tinbao.jobs"].submit(app, classify_job, report_id)
+    enqueue("classify_report", report_id=report_id)
+    db.session.commit()

@@ -57,8 +57,9 @@ class ClassifierHolder:
             return self._classifier
 
 
-def classify_report(report_id: int, classifier) -> Classification | None:
-    """Classify one stored report and save the answer (replacing an older one)."""
+def classify_report(report_id: int, classifier, *, commit: bool = True) -> Classification | None:
+    """Classify one stored report and save the answer (replacing an older one). With
+    ``commit=False`` the caller commits (the job commits it with marking itself done)."""
     report = db.session.get(Report, report_id)
     if report is None:
         return None
@@ -81,7 +82,8 @@ def classify_report(report_id: int, classifier) -> Classification | None:
     row.needs_review = bool(answer.get("needs_review"))
     row.result = answer
     db.session.add(row)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return row
 
 

@@ -9,8 +9,9 @@ A message holds only case numbers, stages, due dates, legal bases and links to t
 behind the staff login: never the reporter's identity nor a word of the report.
 """
 
+import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import click
 from flask import current_app, url_for
@@ -119,6 +120,16 @@ def compose(user: User, items: list[Item]) -> Notification:
                         subject=subject, body="\n".join(parts))
 
 
+def message_key(user_id: int, day, items: list[Item]) -> str:
+    """The idempotency key of one day's message to one user about these items: if the run is
+    interrupted between sending and recording (a worker killed), the retry sends the same
+    message with the same key, which the file sender skips and mail clients recognise."""
+    what = ",".join(f"{i.deadline.id}:{i.kind}" for i in sorted(
+        items, key=lambda i: (i.deadline.id, i.kind)))
+    digest = hashlib.sha256(f"{user_id}|{day.isoformat()}|{what}".encode()).hexdigest()[:20]
+    return f"{day:%Y%m%d}{digest}"
+
+
 def remind(moment=None, notifier=None) -> Summary:
     """Send today's reminders and escalations that were not sent yet; returns the counts."""
     moment = moment or services.now()
@@ -136,7 +147,7 @@ def remind(moment=None, notifier=None) -> Summary:
             if not fresh:
                 continue
             user = db.session.get(User, user_id)
-            notifier.send(compose(user, fresh))
+            notifier.send(replace(compose(user, fresh), key=message_key(user_id, day, fresh)))
             for item in fresh:
                 db.session.add(DeadlineNotification(deadline_id=item.deadline.id,
                                                     user_id=user_id, kind=item.kind, day=day,

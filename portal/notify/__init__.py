@@ -28,6 +28,10 @@ class Notification:
     email: str | None
     subject: str
     body: str
+    # Idempotency key (letters and digits), the same whenever the same message is sent again
+    # (a job retried after a crash): the file sender writes it once, and it is the message's
+    # Message-ID, by which mail clients recognise a second copy.
+    key: str | None = None
 
 
 def as_email(notification: Notification, sender_address: str, when: datetime) -> EmailMessage:
@@ -36,7 +40,8 @@ def as_email(notification: Notification, sender_address: str, when: datetime) ->
     message["To"] = notification.email or f"{notification.username}@localhost"
     message["Subject"] = notification.subject
     message["Date"] = format_datetime(when)
-    message["Message-ID"] = make_msgid(domain="tinbao.local")
+    message["Message-ID"] = (f"<{notification.key}@tinbao.local>" if notification.key
+                             else make_msgid(domain="tinbao.local"))
     message.set_content(notification.body)
     return message
 
@@ -64,9 +69,19 @@ class FileSender:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         when = utcnow()
         stamp = when.strftime("%Y%m%dT%H%M%S%f")
+        if notification.key:
+            # Named by the key, so a message sent again is found instead of written twice.
+            if not notification.key.isalnum():
+                raise ValueError("notification key must be letters and digits")
+            stamp = notification.key
         path = self.folder / f"{stamp}-{notification.username}.eml"
         data = as_email(notification, self.sender_address, when).as_bytes()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            if notification.key:
+                return path
+            raise
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         return path

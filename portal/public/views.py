@@ -20,7 +20,6 @@ from portal import geo
 from portal.antispam import services as antispam
 from portal.antispam.views import has_valid_pow, without_pow
 from portal.attachments import LocalFileStorage, check_files
-from portal.classification import jobs
 from portal.extensions import limiter, lookup_global_limit
 from portal.formutil import choices
 from portal.labels import REPORT_TYPE_HELP
@@ -119,7 +118,6 @@ def file_report():
             report, code = intake.file_report(
                 submission, secret_key=current_app.config["SECRET_KEY"], storage=storage()
             )
-            jobs.enqueue_classification(report.id)
             session["new_receipt"] = {"code": code, "filed_at": report.created_at.isoformat()}
             return redirect(url_for("public.receipt"))
     elif request.method == "POST":

@@ -1,0 +1,135 @@
+"""Jobs seen from the portal: filing writes the report and its classification job in one
+transaction; with Redis down filing still works and the sweeper (or a worker) catches up."""
+
+import logging
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.classification.models import Classification
+from portal.extensions import db
+from portal.jobs import runners
+from portal.jobs.models import DONE, QUEUED, Job
+from portal.reports.models import Report
+from tests.functional.jobs_support import clean_redis, redis_or_skip
+from tests.helpers import file_report
+
+TEXT = "Cán bộ địa chính xã nhận hối lộ 50 triệu đồng để cấp sổ đỏ sai quy định cho hộ dân."
+CLOSED_PORT_URL = "redis://127.0.0.1:1/5"  # nothing listens on port 1
+
+
+def _state(app):
+    with app.app_context():
+        return (db.session.scalar(select(func.count(Report.id))),
+                db.session.scalar(select(func.count(Classification.id))),
+                [(j.kind, j.status, j.attempts, j.payload) for j in
+                 db.session.scalars(select(Job).order_by(Job.id))])
+
+
+def test_filing_stores_the_classification_job_with_the_report(app, client):
+    file_report(client, text=TEXT)
+    response = client.post("/api/v1/reports", json={"text": TEXT})
+    assert response.status_code == 201
+    reports, classified, jobs = _state(app)
+    assert (reports, classified) == (2, 2)
+    # Ids only in the payload, never the text.
+    assert jobs == [("classify_report", DONE, 1, {"report_id": 1}),
+                    ("classify_report", DONE, 1, {"report_id": 2})]
+
+
+def test_with_the_classifier_off_no_job_is_queued(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "CLASSIFIER_ENABLED", False)
+    file_report(client, text=TEXT)
+    assert _state(app) == (1, 0, [])
+
+
+@pytest.fixture
+def redis_down(app, monkeypatch):
+    """The portal in rq mode with Redis unreachable (a closed port)."""
+    monkeypatch.setitem(app.config, "JOBS_MODE", "rq")
+    monkeypatch.setitem(app.config, "REDIS_URL", CLOSED_PORT_URL)
+    monkeypatch.setitem(app.extensions, "tinbao.jobs", runners.RQRunner(CLOSED_PORT_URL))
+    # The sweeper hands over again what waited this long (0: at once, for the test).
+    monkeypatch.setitem(app.config, "JOBS_REDELIVER_SECONDS", 0)
+    monkeypatch.setitem(app.config, "JOBS_DAILY_REMIND_AT", "")
+
+
+def test_redis_down_filing_works_and_the_sweeper_runs_the_job_itself(app, client, runner,
+                                                                     redis_down, caplog):
+    with caplog.at_level(logging.WARNING, logger="portal.jobs"):
+        code = file_report(client, text=TEXT)
+    assert code
+    assert _state(app) == (1, 0, [("classify_report", QUEUED, 0, {"report_id": 1})])
+    warning = " ".join(r.getMessage() for r in caplog.records)
+    assert "job broker unavailable" in warning and "left in the table" in warning
+    assert "hối lộ" not in warning and code not in warning
+
+    # Redis still down: the sweeper cannot hand the job over, so it runs it (the database is
+    # the fallback queue).
+    result = runner.invoke(args=["jobs", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "1 việc được giao" in result.output
+    assert _state(app) == (1, 1, [("classify_report", DONE, 1, {"report_id": 1})])
+
+
+def test_redis_down_then_back_the_sweeper_hands_the_job_to_a_worker(app, client, runner,
+                                                                    redis_down, monkeypatch):
+    url = redis_or_skip()
+    file_report(client, text=TEXT)
+    assert _state(app)[1] == 0
+
+    # Redis is back: the sweep pushes the job to the queue, and a worker runs it.
+    queue_name = f"tinbao-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setitem(app.config, "REDIS_URL", url)
+    monkeypatch.setitem(app.config, "JOBS_QUEUE", queue_name)
+    rq_runner = runners.RQRunner(url, queue_name)
+    monkeypatch.setitem(app.extensions, "tinbao.jobs", rq_runner)
+    try:
+        assert "1 việc được giao" in runner.invoke(args=["jobs", "sweep"]).output
+        assert _state(app)[1] == 0 and rq_runner.queue().count == 1
+        result = runner.invoke(args=["jobs", "worker", "--burst"])
+        assert result.exit_code == 0, result.output
+        assert _state(app) == (1, 1, [("classify_report", DONE, 1, {"report_id": 1})])
+        assert rq_runner.queue().count == 0
+    finally:
+        clean_redis(rq_runner.redis_url, rq_runner.queue_name)
+
+
+def test_the_polling_worker_runs_due_jobs_without_redis(app, client, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "JOBS_DAILY_REMIND_AT", "")
+    monkeypatch.setitem(app.config, "JOBS_MODE", "db")
+    monkeypatch.setitem(app.extensions, "tinbao.jobs", runners.DatabaseRunner())
+    file_report(client, text=TEXT)
+    assert _state(app)[1:] == (0, [("classify_report", QUEUED, 0, {"report_id": 1})])
+    result = runner.invoke(args=["jobs", "worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert _state(app)[1:] == (1, [("classify_report", DONE, 1, {"report_id": 1})])
+
+
+def test_jobs_list_shows_counts_and_pending_jobs(app, client, runner, redis_down):
+    file_report(client, text=TEXT)
+    output = runner.invoke(args=["jobs", "list"]).output
+    assert "classify_report" in output and "queued" in output
+    assert "#1" in output and "report_id=1" in output and "hối lộ" not in output
+
+
+def test_the_worker_runs_only_tinbao_jobs_from_redis(app, runner, monkeypatch, tmp_path):
+    """Someone able to write to Redis cannot make the worker call another function (and job
+    data is JSON, so there is no pickle to unpickle)."""
+    url = redis_or_skip()
+    queue_name = f"tinbao-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setitem(app.config, "JOBS_MODE", "rq")
+    monkeypatch.setitem(app.config, "REDIS_URL", url)
+    monkeypatch.setitem(app.config, "JOBS_QUEUE", queue_name)
+    monkeypatch.setitem(app.config, "JOBS_DAILY_REMIND_AT", "")
+    rq_runner = runners.RQRunner(url, queue_name)
+    monkeypatch.setitem(app.extensions, "tinbao.jobs", rq_runner)
+    planted = tmp_path / "planted"
+    try:
+        rq_runner.queue().enqueue("os.mkdir", str(planted))
+        result = runner.invoke(args=["jobs", "worker", "--burst"])
+        assert result.exit_code == 0, result.output
+        assert not planted.exists() and rq_runner.queue().count == 0
+    finally:
+        clean_redis(rq_runner.redis_url, rq_runner.queue_name)
