@@ -130,15 +130,22 @@ class LocalFileStorage:
         self.folder = Path(folder)
 
     def save(self, data: bytes) -> str:
-        """Write ``data`` and return its stored name; the write is atomic (temp + rename)."""
+        """Write ``data`` and return its stored name; the write is atomic (temp + rename).
+
+        A failed write (disk full…) raises the OSError and leaves nothing behind, not even
+        the partial temporary file."""
         self.folder.mkdir(parents=True, exist_ok=True)
         name = secrets.token_hex(16)
         temp = self.folder / f".{name}.part"
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, self.folder / name)
+        try:
+            with open(temp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, self.folder / name)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
         return name
 
     def path(self, stored_name: str) -> Path:

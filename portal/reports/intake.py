@@ -1,17 +1,24 @@
 """Filing a report: one validation for the web form and the JSON API, then one transaction.
 
-Nothing is stored unless everything is valid; if the database write fails, files already
-written are deleted again.
+Nothing is stored unless everything is valid; if anything fails on the way (a file cannot be
+written because the disk is full, the database is down or refuses the commit), the files
+already written are deleted again and the transaction is rolled back: no half-stored report,
+and no receipt code for a report that was not kept (docs/production.md "Faults").
 """
 
+import errno
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import geo
 from portal.attachments import IncomingFile, LocalFileStorage
+from portal.classification import jobs as classification_jobs
 from portal.deadlines import services as deadlines
 from portal.extensions import db
 from portal.protection import agency_copy, envelope, search
@@ -26,6 +33,8 @@ from portal.reports.models import (
     ReporterIdentity,
 )
 from portal.timeutil import today_vn
+
+log = logging.getLogger(__name__)
 
 PHONE_RE = re.compile(r"^(\+84|84|0)\d{8,10}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -69,6 +78,15 @@ class ValidationError(Exception):
     def __init__(self, fields: dict):
         super().__init__("invalid submission")
         self.fields = fields
+
+
+class AttachmentNotStored(Exception):
+    """An attachment could not be written to the server's disk (nothing of the filing was
+    kept). ``disk_full`` tells a full disk or quota from other write errors."""
+
+    def __init__(self, error_number: int | None):
+        super().__init__(errno.errorcode.get(error_number or 0, "write failed"))
+        self.disk_full = error_number in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _text(value) -> str:
@@ -269,27 +287,61 @@ def file_report(submission: Submission, *, secret_key: str, storage: LocalFileSt
             )
             envelope.seal_identity(report.identity, identity_values)
         agency_copy.record_identity_masks(report, identity_values)
-        search.index_report(report)
         for incoming in submission.files:
             report.attachments.append(store_attachment(report, incoming, storage, stored))
         status.record_event(report, "filed")
         deadlines.follow(report, "filed")  # the Front's own time limit starts now
         db.session.add(report)
+        # In the same transaction: a report is never stored without its classification job
+        # (portal/jobs, docs/jobs.md), which runs after the commit.
+        classification_jobs.queue_classification(report)
+        # After the flush above (or its own): the keyed word index in one INSERT.
+        search.index_new_report(report)
+        written = _loaded_columns(report)
         db.session.commit()
+        # The commit expired the report; its columns are what was just written, so the
+        # caller's next read (the status, the time for the receipt) needs no SELECT.
+        for key, value in written.items():
+            set_committed_value(report, key, value)
     except BaseException:
-        db.session.rollback()
-        for name in stored:
-            storage.delete(name)
+        discard(stored, storage)
         raise
     return report, code
+
+
+def _loaded_columns(obj) -> dict:
+    state = inspect(obj)
+    return {attr.key: state.dict[attr.key] for attr in state.mapper.column_attrs
+            if attr.key in state.dict}
+
+
+def discard(stored: list[str], storage: LocalFileStorage) -> None:
+    """Undo a filing that failed: delete the files it wrote, roll back its rows.
+
+    Files first: when the database is down, even the rollback may fail, and a file must not
+    outlive the report it belonged to."""
+    for name in stored:
+        try:
+            storage.delete(name)
+        except OSError as exc:
+            log.error("could not delete an attachment of a failed filing: %s",
+                      errno.errorcode.get(exc.errno or 0, "error"))
+    try:
+        db.session.rollback()
+    except Exception as exc:  # the connection is gone; the server discards the transaction
+        log.warning("rollback after a failed filing failed: %s", type(exc).__name__)
 
 
 def store_attachment(report, incoming: IncomingFile, storage: LocalFileStorage,
                      stored: list[str]) -> Attachment:
     """Write ``incoming`` encrypted with the report's data key and return its row (not yet
     added to the report). The stored name is appended to ``stored`` so that the caller can
-    delete the file again if the database write fails."""
-    stored_name = storage.save(envelope.encrypt_file(report, incoming.data))
+    delete the file again if the database write fails. A failed write (disk full…) raises
+    :class:`AttachmentNotStored`."""
+    try:
+        stored_name = storage.save(envelope.encrypt_file(report, incoming.data))
+    except OSError as exc:
+        raise AttachmentNotStored(exc.errno) from exc
     stored.append(stored_name)
     return attachment_row(report, incoming, stored_name)
 

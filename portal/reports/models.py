@@ -80,12 +80,17 @@ class Report(db.Model):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
 
     current_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    # The Front officer handling the report while it is with the Front ("Nhận xử lý"); cleared
+    # when it leaves the Front (portal/reports/status.py) or is released. One at a time.
+    claimed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
     result_text_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     result_text = Encrypted("result_text_encrypted", "report.result_text")
     outcome_code: Mapped[str | None] = mapped_column(String(32))
 
     current_agency: Mapped[Agency | None] = relationship()
+    claimed_by = relationship("User", foreign_keys=[claimed_by_user_id])
     identity: Mapped["ReporterIdentity | None"] = relationship(
         back_populates="report", cascade="all, delete-orphan", uselist=False
     )

@@ -124,6 +124,11 @@ def apply(report, action: str, *, actor=None, agency=None, reason=None):
     if report.status not in spec.sources:
         raise IllegalTransition(action, report.status)
     report.status = spec.target
+    if spec.target not in WITH_FRONT:
+        # A Front officer's claim ("Nhận xử lý") lasts only while the Front holds the report:
+        # once it is with an agency or closed, nobody at the Front is handling it.
+        report.claimed_by_user_id = None
+        report.claimed_at = None
     event = ReportEvent(
         kind=action,
         status_after=spec.target,

@@ -69,10 +69,17 @@ def case(report_id: int):
 def _run(report_id: int, action, *, back_to_case=True):
     report = load_own_case(report_id)
     try:
+        # Locked first, then checked again: the Front may have withdrawn the transfer since
+        # the page was opened (portal/reports/handling.py, lock_report).
+        handling.lock_report(report)
+        if not handling.agency_may_see(current_user, report):
+            raise handling.ActionError(_("Hồ sơ này không còn ở cơ quan của bạn."))
         action(report)
     except handling.ActionError as exc:
         db.session.rollback()
         flash(exc.message, "error")
+        if not handling.agency_may_see(current_user, report):
+            return redirect(url_for("agency.inbox"))
         return redirect(url_for("agency.case", report_id=report_id))
     flash(_("Đã cập nhật hồ sơ."), "success")
     if back_to_case:

@@ -81,6 +81,12 @@ class TransferForm(FlaskForm):
                                     validators=[Length(max=5000)])
 
 
+class ReassignForm(FlaskForm):
+    """A supervisor gives a report at the Front to another triage officer."""
+
+    officer_id = SelectField(_l("Giao cho cán bộ"), coerce=int, validate_choice=False)
+
+
 class MergeForm(FlaskForm):
     target_id = IntegerField(_l("Số hồ sơ gốc (phần số sau dấu gạch)"), validators=[DataRequired()])
 

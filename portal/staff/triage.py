@@ -13,9 +13,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from portal import geo
+from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.classification.services import evidence_segments
 from portal.deadlines import services as deadlines
@@ -31,16 +33,20 @@ from portal.staff.forms import (
     ClassifyForm,
     ConfirmForm,
     MergeForm,
+    ReassignForm,
     RedactionForm,
     TextForm,
     TransferForm,
 )
+from portal.staff.supervision import bp as supervision_bp
 from portal.supervision import clusters
 
 bp = Blueprint("triage", __name__, url_prefix="/staff/triage")
 
 PAGE_SIZE = 50
 CASE_READERS = ("triage", "supervisor", "admin")
+# The queue's "Người xử lý" filter: the reports I handle, or those nobody handles yet.
+CLAIM_FILTERS = ("mine", "none")
 
 
 def _int_arg(name: str) -> int | None:
@@ -60,7 +66,9 @@ def queue_filters() -> dict:
     report_type = request.args.get("report_type")
     sector = request.args.get("sector")
     crime = request.args.get("crime")
+    claim = request.args.get("claim")
     return {
+        "claim": claim if claim in CLAIM_FILTERS else None,
         "crime_signs": {"yes": True, "no": False}.get(crime),
         "chosen_status": chosen_status,
         "statuses": statuses,
@@ -79,12 +87,16 @@ def queue_filters() -> dict:
 def queue():
     """New and returned reports, oldest first, with filters and accent-insensitive search."""
     filters = queue_filters()
-    query = handling.queue_query(crime_first=True, **{
-        k: v for k, v in filters.items() if k not in ("chosen_status", "deadline")})
+    query = handling.queue_query(
+        crime_first=True,
+        claimed_by=current_user.id if filters["claim"] == "mine" else None,
+        unclaimed=filters["claim"] == "none",
+        **{k: v for k, v in filters.items() if k not in ("chosen_status", "deadline", "claim")})
     query = deadlines.filter_query(query, filters["deadline"])
     page = max(_int_arg("page") or 1, 1)
     total = handling.count(query)
-    reports = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    reports = db.session.scalars(query.options(selectinload(Report.claimed_by))
+                                 .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     shown = render_template(
         "staff/queue.html", reports=reports, filters=filters, total=total, page=page,
         pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), provinces=geo.provinces(),
@@ -92,6 +104,7 @@ def queue():
         page_args={k: v for k, v in request.args.items() if k != "page"},
         deadline_rows=deadlines.row_deadlines([r.id for r in reports]),
         deadline_filters=deadlines.FILTERS,
+        may_act=current_user.role == "triage",
     )
     # Logged after rendering (the commit would expire the rows the page reads), before the
     # page leaves: if the log cannot be written, nothing is shown.
@@ -135,6 +148,13 @@ def case(report_id: int):
         agency_id=suggestion.agency_id if follow else None,
         body=f"{suggestion.rule_id}: {suggestion.legal_basis}" if follow else None)
     transfer_form.agency_id.choices = agency_choices()
+    with_front = report.status in status.WITH_FRONT
+    claimed_by_other = report.claimed_by_user_id not in (None, current_user.id)
+    supervising = current_user.role in handling.SUPERVISING_ROLES
+    reassign_form = None
+    if supervising and with_front:
+        reassign_form = ReassignForm(officer_id=report.claimed_by_user_id)
+        reassign_form.officer_id.choices = triage_officer_choices()
     return render_template(
         "staff/case.html", report=report, classify_form=classify_form, predicted=predicted,
         text_segments=evidence_segments(report.text, predicted),
@@ -147,9 +167,25 @@ def case(report_id: int):
         suggestion=suggestion, routing_history=routing.routing_history(report),
         can=lambda action: status.can(action, report.status),
         may_act=current_user.role == "triage",
+        # Deciding (classify, mask, transfer, close) is for the officer who claimed the report,
+        # or anyone while nobody has; notes and messages stay open to every officer.
+        may_decide=current_user.role == "triage" and not claimed_by_other,
+        may_claim=current_user.role == "triage" and with_front
+        and report.claimed_by_user_id is None,
+        may_release=report.claimed_by_user_id is not None and (
+            report.claimed_by_user_id == current_user.id or supervising),
+        reassign_form=reassign_form,
         similar=[member for member in clusters.members_of(
             clusters.cluster_of(report, cluster_settings())) if member.id != report.id],
     )
+
+
+def triage_officer_choices():
+    """Active triage officers, for a supervisor's reassignment."""
+    officers = db.session.scalars(
+        select(User).where(User.role == "triage", User.active.is_(True))
+        .order_by(User.display_name, User.id))
+    return [(officer.id, officer.display_name) for officer in officers]
 
 
 def cluster_settings() -> clusters.Settings:
@@ -194,16 +230,20 @@ def prefilled_classify_form(report, predicted: dict | None) -> ClassifyForm:
     )
 
 
-def _run(report_id: int, action):
-    """Run a triage action on a case and come back to it with the outcome."""
+def _run(report_id: int, action, *, done=None):
+    """Run a triage action on a case and come back to it with the outcome.
+
+    The report is locked first (portal/reports/handling.py, lock_report), so that what the
+    action checks is what the report is now, not what it was when the page was opened."""
     report = load_case(report_id)
     try:
+        handling.lock_report(report)
         action(report)
     except handling.ActionError as exc:
         db.session.rollback()
         flash(exc.message, "error")
     else:
-        flash(_("Đã cập nhật hồ sơ."), "success")
+        flash(done or _("Đã cập nhật hồ sơ."), "success")
     return redirect(url_for("triage.case", report_id=report_id))
 
 
@@ -248,6 +288,7 @@ def redaction(report_id: int):
     """Save which proposed masks stay (checked) and the extra phrases to mask."""
     def action(report):
         form = require_valid(RedactionForm())
+        handling.check_claim(current_user, report)
         agency_copy.save_review(current_user, report, request.form.getlist("mask"),
                                 form.phrases.data)
         db.session.commit()
@@ -299,6 +340,81 @@ def restore(report_id: int):
 def merge(report_id: int):
     return _run(report_id, lambda r: handling.merge_duplicate(
         current_user, r, require_valid(MergeForm()).target_id.data))
+
+
+@bp.post("/cases/<int:report_id>/claim")
+@role_required("triage")
+def claim(report_id: int):
+    """Nhận xử lý: this officer handles the report from now on."""
+    report = load_case(report_id)
+    try:
+        require_valid(ConfirmForm())
+        taken = handling.claim(current_user, report)
+    except handling.ActionError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Bạn đã nhận xử lý hồ sơ này.") if taken
+              else _("Bạn đang xử lý hồ sơ này."), "success")
+    return redirect(url_for("triage.case", report_id=report_id))
+
+
+@bp.post("/next")
+@role_required("triage")
+def take_next():
+    """Nhận hồ sơ tiếp theo: claim the first report nobody handles (crime signs first, then
+    the oldest) and open it."""
+    try:
+        require_valid(ConfirmForm())
+    except handling.ActionError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("triage.queue"))
+    report = handling.take_next(current_user)
+    if report is None:
+        flash(_("Không còn hồ sơ nào chưa có người nhận."), "success")
+        return redirect(url_for("triage.queue"))
+    flash(_("Bạn đã nhận xử lý hồ sơ %(number)s.", number=report.case_number), "success")
+    return redirect(url_for("triage.case", report_id=report.id))
+
+
+@bp.post("/cases/<int:report_id>/release")
+@role_required("triage")
+def release(report_id: int):
+    """Trả về hàng chờ: the officer gives the report they claimed back to the queue."""
+    return _release(report_id)
+
+
+def _release(report_id: int):
+    def action(report):
+        require_valid(ConfirmForm())
+        handling.release(current_user, report)
+
+    return _run(report_id, action, done=_("Hồ sơ đã được trả về hàng chờ."))
+
+
+# Supervisors read the Front's cases but do not triage them; what they may do about claims
+# (release anyone's, give a report to another officer) lives in their own area, next to the
+# dashboard, like the clusters pages (portal/staff/clusters.py).
+
+@supervision_bp.post("/cases/<int:report_id>/release")
+@role_required(*handling.SUPERVISING_ROLES)
+def supervisor_release(report_id: int):
+    """A supervisor ends an officer's claim (e.g. one who is away): back to the queue."""
+    return _release(report_id)
+
+
+@supervision_bp.post("/cases/<int:report_id>/reassign")
+@role_required(*handling.SUPERVISING_ROLES)
+def reassign(report_id: int):
+    """A supervisor gives a report at the Front to another triage officer."""
+    def action(report):
+        form = ReassignForm()
+        form.officer_id.choices = []
+        require_valid(form)
+        officer = db.session.get(User, form.officer_id.data) if form.officer_id.data else None
+        handling.reassign(current_user, report, officer)
+
+    return _run(report_id, action, done=_("Đã giao hồ sơ cho cán bộ được chọn."))
 
 
 @bp.post("/cases/<int:report_id>/extend-deadline")
