@@ -7,9 +7,13 @@ In process, with the app factory against that database (the URL also comes from
 ``TINBAO_BENCH_DATABASE_URL``), after ``ANALYZE``: one warm-up, then the median (and the
 slowest) of ``--runs`` runs of
 
-- a year's dashboard with every breakdown: ``stats.compute`` (what /staff/supervision/ calls),
-  each of its source queries alone, and ``GET /staff/supervision/`` through the test client
-  logged in as the seeded supervisor;
+- a year's dashboard with every breakdown: ``stats.compute`` (what /staff/supervision/ calls:
+  the stored counts and the facts, portal/supervision/facts.py), the same from the facts
+  alone (``stored=False``, what a filtered dashboard reads) and straight from the history
+  (``from_history=True``, the computation before the facts), its parts, and
+  ``GET /staff/supervision/`` through the test client logged in as the seeded supervisor;
+- what the periodic ``flask supervision refresh`` does: the hot-spot alerts, and the stored
+  counts of a day after some changes;
 - the first triage queue page: ``GET /staff/triage/`` with the default filters and with a
   sector filter (logged in as the seeded triage user);
 - the year's periodic report: ``GET /staff/supervision/report?period=year…`` as DOCX and XLSX.
@@ -61,9 +65,10 @@ def main() -> None:
 
     from portal import create_app
     from portal.accounts.models import User
+    from portal.deadlines.calendar import local_date
     from portal.extensions import db
     from portal.reports.models import Report, ReportEvent
-    from portal.supervision import stats
+    from portal.supervision import clusters, facts, hotspots, stats
     from portal.timeutil import utcnow
 
     if make_url(args.database_url).database in PROTECTED:
@@ -83,6 +88,7 @@ def main() -> None:
                      "" if target is None else f"≤ {target * 1000:,.0f} ms",
                      "" if target is None else ("met" if median <= target else "MISSED"), note))
 
+    load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
     with app.app_context():
         conn = db.session.connection()
         conn.execute(text("ANALYZE"))
@@ -96,31 +102,53 @@ def main() -> None:
         db.session.commit()
         users = {u.username: u.id for u in db.session.scalars(select(User))}
 
-        def compute():
-            stats.compute(year)
-            db.session.rollback()
+        def compute(**options):
+            def run():
+                stats.compute(year, **options)
+                db.session.rollback()
+            return run
 
         record(f"dashboard: stats.compute, year {args.year}, all breakdowns", 2.0,
-               timed(compute, args.runs))
+               timed(compute(), args.runs))
         dialect = "postgresql"
         now = utcnow()
-        for source in ("received", "flow", "overdue", "open_cases"):
-            def one(source=source):
-                stats._dialect()
-                src = getattr(stats, f"_{source}")(*(
-                    (year, dialect, now) if source in ("overdue", "open_cases")
-                    else (year, dialect)))
-                sub = src.query.subquery()
-                dims = tuple(d for d in stats.DIMENSIONS if d in src.dimensions)
-                stats._grouped(sub, dims, stats._count_columns(sub, src), dialect)
-                db.session.rollback()
-            record(f"  of which source {source}", None, timed(one, args.runs))
 
-        def stage_times():
-            stats._dialect()
-            stats._stage_times(year, stats.STAGE_DIMENSIONS, dialect)
+        def part(fn):
+            def run():
+                stats._dialect()
+                fn()
+                db.session.rollback()
+            return run
+
+        record("  of which the counts (stored, and open cases live)", None, timed(part(
+            lambda: stats._counts(year, stats.DIMENSIONS, dialect, now)), args.runs))
+        record("  of which open cases (live)", None, timed(part(lambda: stats._add_grouped(
+            {}, stats._open_cases(year, dialect, now), stats.DIMENSIONS, dialect)), args.runs))
+        record("  of which stage times (exact percentiles, two steps)", None, timed(part(
+            lambda: stats._stage_times(year, stats.STAGE_DIMENSIONS, dialect)), args.runs))
+        record(f"dashboard: stats.compute from the facts only, year {args.year}", None,
+               timed(compute(stored=False), args.runs))
+        record(f"dashboard: stats.compute from the history (before), year {args.year}", None,
+               timed(compute(from_history=True), min(args.runs, 2)))
+        fast = stats.compute(year, now=now)
+        slow = stats.compute(year, now=now, from_history=True)
+        db.session.rollback()
+        same = "identical" if fast == slow else "DIFFERENT"
+
+        def alerts():
+            hotspots.current_alerts(hotspots.current_time(), hotspots.Settings(),
+                                    clusters.Settings())
             db.session.rollback()
-        record("  of which stage times (percentiles)", None, timed(stage_times, args.runs))
+        record("refresh job: hot-spot alerts (stored for the dashboard)", None,
+               timed(alerts, min(args.runs, 3)))
+
+        def refresh():
+            # The stored counts of today and of this month (nothing else marked): what each
+            # periodic run does at least. Rolled back, so every run does the same work.
+            facts.refresh(db.session.connection(), local_date(utcnow()))
+            db.session.rollback()
+        record("refresh job: stored counts of today and this month", None,
+               timed(refresh, min(args.runs, 3)))
         db.session.remove()
 
     def client_for(username):
@@ -156,7 +184,9 @@ def main() -> None:
 
     print(f"database: {make_url(args.database_url).database}, {n_reports:,} reports, "
           f"{n_events:,} history events; {os.cpu_count()} CPUs; median and slowest of "
-          f"{args.runs} runs after one warm-up")
+          f"{args.runs} runs after one warm-up (history: 2); load average before/after: "
+          f"{load_before} / {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"figures of the year from the facts and from the history: {same}")
     widths = [max(len(str(r[i])) for r in rows + [("measure", "median", "slowest", "target",
                                                     "", "")]) for i in range(5)]
     header = ("measure", "median", "slowest", "target", "")

@@ -27,6 +27,9 @@ queue's opening words, the hot-spot alerts) work as in production.
 
 Every table the reports own is emptied first (TRUNCATE … CASCADE). Seeded RNG: the same
 arguments (with ``--now``) give the same rows. Prints the rows per table and the time taken.
+The supervision facts do not see a ``COPY``: run ``flask --app portal supervision
+rebuild-facts`` afterwards. :func:`generate_rows` gives the same history as typed rows for any
+database (the tests load a small one with SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -151,27 +154,32 @@ def sealed_texts(count: int = 64) -> list[tuple[str, str, str, str, str]]:
     made with the portal's own encryption under KEYS_FOLDER, reused across reports: the pages
     that show a report's opening words decrypt them as in production."""
     from portal import create_app
-    from portal.classification.models import Classification
-    from portal.reports.models import Report
 
     app = create_app({"SECRET_KEY": "bench", "KEYS_FOLDER": str(KEYS_FOLDER),
                       "INSTANCE_PATH": str(KEYS_FOLDER.parent),
                       "SQLALCHEMY_DATABASE_URI": "sqlite://", "CLASSIFIER_ENABLED": False})
+    with app.app_context():
+        return seal(count)
+
+
+def seal(count: int) -> list[tuple[str, str, str, str, str]]:
+    """:func:`sealed_texts` under the keys of the current application."""
+    from portal.classification.models import Classification
+    from portal.reports.models import Report
 
     def hexed(blob: bytes) -> str:
         return "\\\\x" + bytes(blob).hex()
 
     found = []
-    with app.app_context():
-        for i in range(count):
-            report = Report()
-            report.text = SAMPLE_TEXTS[i % len(SAMPLE_TEXTS)] + f" (mẫu {i + 1})"
-            report.result_text = "Đã xem xét, trả lời người gửi theo quy định."
-            guess = Classification(report=report)
-            guess.result = {"flags": [], "evidence": []}
-            found.append((hexed(report.content_key_wrapped), report.content_key_id,
-                          hexed(report.text_encrypted), hexed(report.result_text_encrypted),
-                          hexed(guess.result_encrypted)))
+    for i in range(count):
+        report = Report()
+        report.text = SAMPLE_TEXTS[i % len(SAMPLE_TEXTS)] + f" (mẫu {i + 1})"
+        report.result_text = "Đã xem xét, trả lời người gửi theo quy định."
+        guess = Classification(report=report)
+        guess.result = {"flags": [], "evidence": []}
+        found.append((hexed(report.content_key_wrapped), report.content_key_id,
+                      hexed(report.text_encrypted), hexed(report.result_text_encrypted),
+                      hexed(guess.result_encrypted)))
     return found
 
 
@@ -190,13 +198,17 @@ def val(value) -> str:
 
 
 class Generator:
-    def __init__(self, args, agencies: dict, wards: list[int], provinces: list[int]):
+    """``sealed``: the encrypted blobs to use (default: real envelopes, :func:`sealed_texts`;
+    the tests, which never decrypt them, pass placeholders)."""
+
+    def __init__(self, args, agencies: dict, wards: list[int], provinces: list[int],
+                 sealed: list | None = None):
         self.rng = random.Random(args.seed)  # noqa: S311 (reproducible test data)
         self.n = args.reports
         self.now = time.time() if args.now is None else args.now
         self.agencies, self.wards, self.provinces = agencies, wards, provinces
         self.rules = rules()
-        self.sealed = sealed_texts()
+        self.sealed = sealed if sealed is not None else sealed_texts()
         self.event_id = self.deadline_id = 0
         self.counts = dict.fromkeys(TABLES, 0)
         self.statuses: dict = {}
@@ -400,6 +412,67 @@ class Generator:
             yield from (t for t in times if t < self.now)
 
 
+def directory(connection) -> tuple[dict, list[int], list[int]]:
+    """The generator's view of the seeded agency directory: ``{code or (ward, kind): id}``,
+    the communes of Thái Nguyên and the other provinces."""
+    from sqlalchemy import text
+
+    from portal import geo
+
+    agencies = {}
+    for aid, code, kind, ward in connection.execute(
+            text("SELECT id, code, kind, ward_code FROM agencies")):
+        agencies[code] = aid
+        if ward is not None:
+            agencies[(ward, kind)] = aid
+    wards = [code for code, _name in geo.wards_of(19)]
+    provinces = [code for code, _name in geo.provinces() if code != 19]
+    return agencies, wards, provinces
+
+
+def generate_rows(connection, *, reports: int, seed: int, now: float) -> dict:
+    """A history of ``reports`` reports as ``{table: [row dict]}`` (typed values) for any
+    database: what the tests load with SQLAlchemy (tests/unit/supervision/test_fast_path.py).
+    The encrypted columns are real envelopes under the current application's keys."""
+    import json
+    from types import SimpleNamespace
+
+    from portal.extensions import db
+
+    agencies, wards, provinces = directory(connection)
+    gen = Generator(SimpleNamespace(seed=seed, reports=reports, now=now), agencies, wards,
+                    provinces, sealed=seal(4))
+    out = {table: [] for table in TABLES}
+    for rid, filed in enumerate(gen.filing_times(), 1):
+        gen.report(rid, filed, out)
+    typed = {}
+    for table, lines in out.items():
+        columns = db.metadata.tables[table].c
+        names = TABLES[table]
+        typed[table] = []
+        for line in lines:
+            row = {}
+            for name, value in zip(names, line.split("\t"), strict=True):
+                kind = type(columns[name].type).__name__
+                if value == "\\N":
+                    row[name] = None
+                elif kind == "Integer":
+                    row[name] = int(value)
+                elif kind == "Boolean":
+                    row[name] = value == "t"
+                elif kind == "UTCDateTime":
+                    row[name] = datetime.strptime(value, "%Y-%m-%d %H:%M:%S.%f").replace(
+                        tzinfo=UTC)
+                elif kind == "LargeBinary":
+                    row[name] = bytes.fromhex(value.replace("\\", "")[1:])
+                elif kind == "JSON":
+                    row[name] = json.loads(value)
+                else:
+                    row[name] = value
+            typed[table].append(row)
+    return typed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=1_000_000)
@@ -490,6 +563,9 @@ def main() -> None:
     print("events by kind:  " + ", ".join(f"{k} {v:,}" for k, v in kinds))
     print(f"time: generate + COPY {loaded - started:.1f} s, indexes {indexed - loaded:.1f} s, "
           f"VACUUM ANALYZE {done - indexed:.1f} s, total {done - started:.1f} s")
+    # COPY bypasses the portal, so the supervision facts (portal/supervision/facts.py) do not
+    # know these rows yet.
+    print("next: flask --app portal supervision rebuild-facts (the supervision figures' facts)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Rules are tried in the file's order and the first whose facts all hold wins (rou
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from portal import geo
@@ -43,6 +44,19 @@ class Suggestion:
     rules_version: str
     # A second body to be told (not sent the case): rule 4's party inspection committee.
     also_inform: str | None = None
+    # The rule's title and legal basis in English, for the English back office (``title`` and
+    # ``legal_basis`` stay the Vietnamese texts that apply: the CLI and audit entries use them).
+    title_en: str | None = None
+    legal_basis_en: str | None = None
+
+    def title_in(self, language: str | None) -> str:
+        """The rule's title in ``language`` ("en" or "vi")."""
+        return (self.title_en or self.title) if language == "en" else self.title
+
+    def legal_basis_in(self, language: str | None) -> str:
+        """The legal basis in ``language`` ("en" or "vi")."""
+        return (self.legal_basis_en or self.legal_basis) if language == "en" \
+            else self.legal_basis
 
     def as_dict(self) -> dict:
         """Plain data for JSON and audit entries."""
@@ -56,20 +70,26 @@ def first_matching_rule(rules: RuleSet, facts: Facts) -> Rule:
     return next(rule for rule in rules.rules if rule.matches(facts.values))
 
 
+def _language() -> str:
+    """The language of the request (the reasoning is worded in it), Vietnamese outside one."""
+    return str(get_locale() or "vi")
+
+
 def suggest(facts: Facts, rules: RuleSet, directory: Iterable[DirectoryEntry]) -> Suggestion:
     """Apply the rules to ``facts`` and pick the agency from ``directory``."""
     rule = first_matching_rule(rules, facts)
     agency, where = pick_agency(rule, facts, list(directory))
-    reasoning = [rule.title]
+    language = _language()
+    reasoning = [rule.text("title", language)]
     reasoning += [str(facts.reasons[name]) for name in rule.when if name in facts.reasons]
     reasoning.append(where)
     if rule.note:
-        reasoning.append(rule.note)
+        reasoning.append(rule.text("note", language))
     return Suggestion(
         rule_id=rule.id, clause=rule.clause, title=rule.title, agency_kind=rule.agency_kind,
         agency_id=agency.id if agency else None, agency_name=agency.name if agency else None,
         legal_basis=rule.legal_basis, reasoning=tuple(reasoning), rules_version=rules.version,
-        also_inform=rule.also_inform,
+        also_inform=rule.also_inform, title_en=rule.title_en, legal_basis_en=rule.legal_basis_en,
     )
 
 

@@ -58,7 +58,9 @@ LEXICON_LISTS = (
 )
 
 RULE_KEYS = {"id", "clause", "title", "when", "agency_kind", "pick", "legal_basis", "note",
-             "also_inform"}
+             "also_inform", "title_en", "legal_basis_en", "note_en"}
+# The texts a rule may give in English too (``<name>_en``), for the English back office.
+TRANSLATED = ("title", "legal_basis", "note")
 RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 
 
@@ -94,6 +96,17 @@ class Rule:
     legal_basis: str
     note: str | None = None
     also_inform: str | None = None
+    # English versions for the English back office (None: not translated).
+    title_en: str | None = None
+    legal_basis_en: str | None = None
+    note_en: str | None = None
+
+    def text(self, name: str, language: str | None) -> str | None:
+        """``title``, ``legal_basis`` or ``note`` in ``language`` ("en"), falling back to the
+        Vietnamese, which is the text that applies."""
+        if language == "en":
+            return getattr(self, f"{name}_en") or getattr(self, name)
+        return getattr(self, name)
 
     def matches(self, facts: dict) -> bool:
         """Whether every condition holds (a list of values means "one of them")."""
@@ -329,6 +342,12 @@ def _rule(item, where: str, problems: list[str]) -> Rule | None:
             problems.append(f"{where}: `{key}` must be non-empty text")
     if item.get("note") is not None and not isinstance(item["note"], str):
         problems.append(f"{where}: `note` must be text")
+    for key in TRANSLATED:
+        english = item.get(f"{key}_en")
+        if english is not None and (not isinstance(english, str) or not english.strip()):
+            problems.append(f"{where}: `{key}_en` must be non-empty text")
+        elif english is not None and not item.get(key):
+            problems.append(f"{where}: `{key}_en` translates `{key}`, which the rule lacks")
     kind = item.get("agency_kind")
     if kind not in AGENCY_KINDS:
         problems.append(f"{where}: unknown agency_kind {kind!r} (known: "
@@ -352,9 +371,11 @@ def _rule(item, where: str, problems: list[str]) -> Rule | None:
         _check_condition(fact, wanted, where, problems)
     if len(problems) > before:
         return None
+    english = {f"{key}_en": " ".join(item[f"{key}_en"].split())
+               for key in TRANSLATED if item.get(f"{key}_en")}
     return Rule(id=rule_id, clause=clause, title=item["title"].strip(), when=dict(when),
                 agency_kind=kind, pick=pick, legal_basis=" ".join(item["legal_basis"].split()),
-                note=item.get("note"), also_inform=also)
+                note=item.get("note"), also_inform=also, **english)
 
 
 def _check_condition(fact, wanted, where: str, problems: list[str]) -> None:

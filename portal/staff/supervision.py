@@ -23,6 +23,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal import geo, labels
 from portal.agencies.models import Agency
@@ -33,10 +34,13 @@ from portal.extensions import db
 from portal.reports import handling
 from portal.reports.models import REPORT_TYPES, SECTORS, Report
 from portal.staff.access import role_required
-from portal.supervision import exports, periods, present, stats
+from portal.supervision import cli, clusters, exports, hotspots, periods, present, stats
 from portal.supervision.periods import PeriodError
 
 bp = Blueprint("supervision", __name__, url_prefix="/staff/supervision")
+# `flask --app portal supervision refresh | rebuild-facts | check` (portal/supervision/cli.py).
+for _command in cli.COMMANDS:
+    bp.cli.add_command(_command)
 
 READERS = ("supervisor", "admin")
 PAGE_SIZE = 50
@@ -110,12 +114,16 @@ def overview():
     outcome, with charts beside the tables and links to the cases behind each number; then the
     deadlines overdue or due soon."""
     f, errors = stats_filter(request.args, _quarter_to_date())
+    alerts, alerts_at = _stored_alerts()  # first: it may commit
     statistics = stats.compute(f)
     watch = deadlines.overdue_and_soon()
     page = render_template(
         "staff/supervision.html", statistics=statistics, tables=present.tables(statistics),
         charts=present.dashboard_charts(statistics), filter=f, filter_args=f.query_args(),
         scope=stats.describe_filter(f), errors=errors, deadline_watch=watch,
+        cluster_alerts=alerts, alerts_computed_at=alerts_at,
+        alerts_stale=(deadlines.now() - alerts_at).total_seconds()
+        > 60 * int(current_app.config.get("SUPERVISION_ALERTS_MAX_AGE_MINUTES", 60)),
         **_form_choices(f),
     )
     # The page names the cases with an overdue or due-soon deadline: a list view, logged as
@@ -123,6 +131,24 @@ def overview():
     handling.log_list_view(current_user, "supervision.overview",
                            [row["report"] for row in watch["rows"]])
     return page
+
+
+def _stored_alerts():
+    """The hot-spot alerts as the periodic ``flask supervision refresh`` last stored them,
+    and when (they take seconds to compute at a million reports: not on every view). Never
+    computed yet (a new installation): computed once here and stored."""
+    stored = hotspots.stored_alerts()
+    if stored is None:
+        now = hotspots.current_time()
+        alerts = hotspots.store_alerts(now, hotspots.Settings.from_config(current_app.config),
+                                       clusters.Settings.from_config(current_app.config))
+        try:
+            db.session.commit()
+        except IntegrityError:  # another view stored them at the same moment
+            db.session.rollback()
+            return hotspots.stored_alerts()
+        return alerts, now
+    return stored
 
 
 @bp.get("/cases")

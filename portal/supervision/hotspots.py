@@ -17,7 +17,7 @@ the signal). Every count is a GROUP BY on indexed columns; only the classifier's
 reports staff have not classified yet are decrypted (they are inside its encrypted answer).
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -29,6 +29,7 @@ from portal.extensions import db
 from portal.reports import status
 from portal.reports.models import Report
 from portal.supervision import clusters
+from portal.supervision.models import Snapshot
 from portal.timeutil import utcnow
 
 # Alert kinds, most pressing first (the order of the list on the dashboard).
@@ -205,3 +206,29 @@ def alert_reports(now: datetime, *, days: int, ward_code: int | None = None,
         query = query.where(effective_sector() == sector)
     query = query.order_by(Report.created_at.desc(), Report.id.desc()).limit(MAX_LISTED)
     return list(db.session.scalars(query))
+
+
+# --- the stored alerts (the dashboard shows these; `flask supervision refresh` writes them) ---
+
+SNAPSHOT = "hotspot_alerts"
+
+
+def store_alerts(now: datetime, settings: Settings,
+                 cluster_settings: clusters.Settings) -> list[Alert]:
+    """Compute the alerts in force at ``now`` and keep them with that time (the caller
+    commits). At a million reports this takes seconds (docs/benchmarks.md): a periodic job
+    does it, not every view of the dashboard."""
+    alerts = current_alerts(now, settings, cluster_settings)
+    row = db.session.get(Snapshot, SNAPSHOT) or Snapshot(name=SNAPSHOT)
+    row.computed_at = now
+    row.data = {"alerts": [asdict(alert) for alert in alerts]}
+    db.session.add(row)
+    return alerts
+
+
+def stored_alerts() -> tuple[list[Alert], datetime] | None:
+    """The alerts last stored and when they were computed; None if never."""
+    row = db.session.get(Snapshot, SNAPSHOT)
+    if row is None:
+        return None
+    return [Alert(**data) for data in row.data.get("alerts", [])], row.computed_at

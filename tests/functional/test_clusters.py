@@ -221,3 +221,33 @@ def test_the_dashboard_partial_renders_on_its_own(app, staff, filed):
                                       cluster_alerts=given)
         assert "3 phản ánh được đánh dấu đông người trong 30 ngày qua." in html
         assert "/staff/supervision/clusters/reports?days=30&amp;mass=1" in html
+
+
+def test_the_dashboard_shows_the_stored_alerts_with_the_time_they_were_computed(
+        app, client, staff, filed, runner, monkeypatch):
+    """The alerts take seconds at a million reports: the dashboard shows those the periodic
+    `flask supervision refresh` stored, with their time, and never computes them per view
+    (only once, on a new installation that has none yet)."""
+    from portal.supervision import hotspots
+
+    supervisor = staff("supervisor")
+    page = supervisor.get("/staff/supervision/").get_data(as_text=True)
+    assert re.findall(r'data-alert="(\w+)"', page) == ["sector_surge"]
+    assert 'id="alerts-computed-at"' in page and "Cảnh báo tính lúc" in page
+    computed = []
+    real = hotspots.current_alerts
+    monkeypatch.setattr(hotspots, "current_alerts",
+                        lambda *args, **kwargs: computed.append(1) or real(*args, **kwargs))
+    for text in MATTERS[:4]:
+        file_report(client, ward_code=str(BA_BE), text=text)
+    page = supervisor.get("/staff/supervision/").get_data(as_text=True)
+    assert computed == []  # read, not computed
+    assert re.findall(r'data-alert="(\w+)"', page) == ["sector_surge"]  # as stored
+    result = runner.invoke(args=["supervision", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert computed == [1] and "alerts: 2 in force" in result.output
+    page = supervisor.get("/staff/supervision/?lang=en").get_data(as_text=True)
+    assert 'data-alert="commune_surge"' in page and "Alerts computed at" in page
+    # The clusters page still computes them as it is opened.
+    supervisor.get("/staff/supervision/clusters")
+    assert computed == [1, 1]

@@ -299,3 +299,23 @@ def test_a_name_that_looks_like_a_formula_stays_text_in_the_spreadsheets(app, hi
     assert police.data_type == "s" and police.value.startswith("'=")
     raw = supervisor.get(REPORT + "csv").get_data().decode("utf-8-sig")
     assert "'=HYPERLINK" in raw and ",=HYPERLINK" not in raw
+
+
+def test_the_stored_counts_give_the_same_dashboard_and_the_check_command_agrees(
+        app, history, staff, runner):
+    """`flask supervision refresh` stores the daily counts the dashboard then reads for a
+    period without a filter (docs/supervision.md): the page's figures do not change, and
+    `flask supervision check` finds them identical to the history's."""
+    supervisor = staff("supervisor")
+    before = dashboard_figures(supervisor.get(f"{DASHBOARD}?{Q3_ARGS}").get_data(as_text=True))
+    result = runner.invoke(args=["supervision", "refresh", "--no-alerts"])
+    assert result.exit_code == 0 and "stored counts:" in result.output, result.output
+    with app.app_context():
+        from portal.supervision import facts
+
+        assert facts.coverage(db.session.connection()) is not None
+    after = dashboard_figures(supervisor.get(f"{DASHBOARD}?{Q3_ARGS}").get_data(as_text=True))
+    assert after == before and after[("summary", "received", "received")] == "5"
+    result = runner.invoke(args=["supervision", "check", "--from", "01/07/2026",
+                                 "--to", "30/09/2026"])
+    assert result.exit_code == 0 and "identical figures" in result.output, result.output
