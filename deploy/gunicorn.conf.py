@@ -27,6 +27,9 @@ bind = os.environ.get("TINBAO_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("TINBAO_WORKERS", "3"))
 # Attachments up to 25 MB arrive slowly over Tor.
 timeout = 120
+# No control socket ($HOME/.gunicorn/gunicorn.ctl by default): nothing uses it, the systemd
+# units give the service no home, and two instances (web and onion) would share one path.
+control_socket_disable = True
 
 accesslog = "-"
 errorlog = "-"

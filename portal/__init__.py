@@ -75,6 +75,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.session_interface = SplitCookieSessionInterface()
+    if app.config.get("PROXY_HOPS"):
+        # The client's address and scheme as the trusted proxy saw them (docs/deployment.md).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -87,7 +93,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     privacy_logging.install(app)
 
     from portal import models  # noqa: F401  (register every table with the metadata)
-    from portal.classification import jobs
+    from portal import jobs
+    from portal.classification import jobs as classification_jobs
     from portal import protection, routing
     from portal.antispam.views import bp as antispam_bp
     from portal.api.views import bp as api_bp
@@ -106,6 +113,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     jobs.init_app(app)
+    classification_jobs.init_app(app)
     protection.init_app(app)
     routing.init_app(app)
 

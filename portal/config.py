@@ -58,6 +58,13 @@ def load_config(instance_path: str) -> dict:
         "REDIS_URL": redis_url,
         # Flask-Limiter keeps its counters in Redis when there is one, else in process memory.
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down (docs/production.md "Faults"): each process counts in its own memory with
+        # the same limits, logs a warning and goes back to Redis once it answers — weaker
+        # across processes, never no limit (so errors are not swallowed). Short timeouts, so
+        # an unreachable Redis costs a filing a second, not a hung request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": False,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOOKUP_RATE_LIMIT": env("TINBAO_LOOKUP_RATE_LIMIT") or "10 per minute; 60 per hour",
         # All clients together: caps guessing from many addresses (e.g. through Tor).
@@ -110,6 +117,27 @@ def load_config(instance_path: str) -> dict:
         "HOTSPOT_MASS_DAYS": 30,
         # Links in reminders point here (the back office's address as staff reach it).
         "BASE_URL": env("TINBAO_BASE_URL") or "http://127.0.0.1:5000",
+        # Background jobs (portal/jobs, docs/jobs.md): "thread" (the embedded default: a thread
+        # in the web process), "inline" (in the caller, after its commit: tests), "db" (`flask
+        # jobs worker` processes poll the jobs table) or "rq" (Redis at TINBAO_REDIS_URL carries
+        # job ids to `flask jobs worker` processes).
+        "JOBS_MODE": env("TINBAO_JOBS_MODE") or "thread",
+        "JOBS_QUEUE": env("TINBAO_JOBS_QUEUE") or "tinbao",
+        # A running job whose worker gives no sign for this long is presumed dead (kill -9) and
+        # run again; RQ also stops a job that runs longer. Longer than the slowest job.
+        "JOBS_LEASE_SECONDS": float(env("TINBAO_JOBS_LEASE_SECONDS") or 600),
+        # How often each worker sweeps (expired leases, jobs Redis never got, the daily job),
+        # and how long a handed-over job may wait in the broker before it is handed over again.
+        "JOBS_SWEEP_SECONDS": float(env("TINBAO_JOBS_SWEEP_SECONDS") or 30),
+        "JOBS_REDELIVER_SECONDS": float(env("TINBAO_JOBS_REDELIVER_SECONDS") or 120),
+        "JOBS_POLL_SECONDS": float(env("TINBAO_JOBS_POLL_SECONDS") or 2),
+        # A failing job is tried this many times, waiting 30 s, 2 min, 8 min … (at most 1 h).
+        "JOBS_MAX_ATTEMPTS": int(env("TINBAO_JOBS_MAX_ATTEMPTS") or 5),
+        "JOBS_RETRY_BASE_SECONDS": float(env("TINBAO_JOBS_RETRY_BASE_SECONDS") or 30),
+        "JOBS_KEEP_DONE_DAYS": int(env("TINBAO_JOBS_KEEP_DONE_DAYS") or 30),
+        # Vietnam time at which a worker's sweeper adds the day's `deadlines remind` job (once
+        # a day); empty: never (run `flask deadlines remind` from cron or a timer instead).
+        "JOBS_DAILY_REMIND_AT": env("TINBAO_JOBS_DAILY_REMIND_AT", "07:00"),
         # Notification senders (portal/notify): any of file, console, smtp, comma-separated.
         "NOTIFY_SENDERS": env("TINBAO_NOTIFY_SENDERS") or "file",
         "NOTIFY_OUTBOX": env("TINBAO_NOTIFY_OUTBOX") or str(instance / "outbox"),
@@ -128,6 +156,12 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         # Web hardening (portal/security_headers.py, docs/security.md, docs/tor.md).
         "FORCE_HTTPS": env("TINBAO_FORCE_HTTPS", "0") == "1",
+        # Reverse proxies in front of this instance that set X-Forwarded-For and
+        # X-Forwarded-Proto (docs/deployment.md): 1 behind deploy/nginx/tinbao.conf, so that
+        # per-client rate limits see each client rather than the proxy. 0 (the default) ignores
+        # those headers; keep 0 wherever clients reach gunicorn directly (the onion instance),
+        # or they could pick their own rate-limit key.
+        "PROXY_HOPS": int(env("TINBAO_PROXY_HOPS") or 0),
         "HSTS_ENABLED": env("TINBAO_HSTS", "1") == "1",  # only ever sent over HTTPS
         "HSTS_MAX_AGE": 365 * 24 * 3600,
         "ONION_LOCATION": env("TINBAO_ONION_LOCATION") or None,

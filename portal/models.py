@@ -10,6 +10,7 @@ from portal.deadlines.models import (
     DeadlineExtension,
     DeadlineNotification,
 )
+from portal.jobs.models import Job
 from portal.protection.models import IdentityDisclosure, ReportSearchToken
 from portal.reports.models import (
     Attachment,
@@ -19,6 +20,15 @@ from portal.reports.models import (
     ReporterIdentity,
     ReportEvent,
 )
+from portal.supervision.models import (
+    DailyCount,
+    DeadlineFact,
+    DirtyPeriod,
+    EventFact,
+    MonthlyStageCount,
+    OpenFact,
+    Snapshot,
+)
 
 __all__ = [
     "Agency",
@@ -26,15 +36,23 @@ __all__ = [
     "AuditEntry",
     "CalendarAdjustment",
     "Classification",
+    "DailyCount",
     "Deadline",
     "DeadlineExtension",
+    "DeadlineFact",
     "DeadlineNotification",
+    "DirtyPeriod",
+    "EventFact",
     "IdentityDisclosure",
     "InternalNote",
+    "Job",
     "Message",
+    "MonthlyStageCount",
+    "OpenFact",
     "Report",
     "ReportEvent",
     "ReportSearchToken",
     "ReporterIdentity",
+    "Snapshot",
     "User",
 ]

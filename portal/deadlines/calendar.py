@@ -12,6 +12,7 @@ All dates here are local dates in Asia/Ho_Chi_Minh: the law counts days where th
 adjustments stored in the database.
 """
 
+import threading
 from datetime import date, datetime, time, timedelta
 
 import holidays
@@ -24,13 +25,49 @@ DAY_OFF = "day_off"  # an adjustment that makes a working day a day off
 ADJUSTMENT_KINDS = (WORKING, DAY_OFF)
 
 
+class _SharedHolidays:
+    """The package's Vietnam holidays, built once per process: building them (the lunar dates)
+    cost about 2 ms, once per filing (docs/benchmarks.md, "Load (issue 6)"). The package adds
+    a year's holidays on the first lookup in that year, so lookups hold a lock: another thread
+    never sees a year half filled in."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._calendar = holidays.country_holidays("VN", language="vi")
+
+    def get(self, day: date) -> str | None:
+        with self._lock:
+            return self._calendar.get(day)
+
+    def __contains__(self, day: date) -> bool:
+        with self._lock:
+            return day in self._calendar
+
+    @property
+    def weekend_workdays(self):
+        with self._lock:
+            return getattr(self._calendar, "weekend_workdays", ())
+
+
+_shared_holidays: _SharedHolidays | None = None
+_shared_holidays_lock = threading.Lock()
+
+
+def _vn_holidays() -> _SharedHolidays:
+    global _shared_holidays
+    with _shared_holidays_lock:
+        if _shared_holidays is None:
+            _shared_holidays = _SharedHolidays()
+        return _shared_holidays
+
+
 class WorkingCalendar:
     """Working days in Vietnam, with administrator adjustments ``{date: "working"|"day_off"}``."""
 
     def __init__(self, adjustments: dict[date, str] | None = None):
         self.adjustments = dict(adjustments or {})
         # Years are filled in on demand (the package expands as dates are looked up).
-        self._holidays = holidays.country_holidays("VN", language="vi")
+        self._holidays = _vn_holidays()
 
     def holiday_name(self, day: date) -> str | None:
         """The public holiday on ``day`` (Vietnamese name), or None."""

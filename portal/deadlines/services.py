@@ -123,7 +123,11 @@ def follow(report, cause: str) -> None:
         start = _latest_event(report, stage.start)
         if report.status in stage.open_while and start is not None:
             wanted[stage.stage] = (stage, start)
-    cal = load_calendar()
+    # A deadline is computed only for a stage in ``wanted``: without one, the calendar is not
+    # read from the database (a filing that leaves the type to the Front starts no deadline;
+    # docs/benchmarks.md, "Load (issue 6)"). Read before any new deadline is added, so its
+    # query does not flush a half-built row.
+    cal = load_calendar() if wanted else None
     for deadline in report.deadlines:
         if deadline.closed_at is not None:
             continue

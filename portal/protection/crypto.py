@@ -197,7 +197,9 @@ class KeyRing:
     # search index
     def search_token(self, word: str) -> str:
         """HMAC-SHA256(index key, folded word), truncated to 128 bits (32 hex characters)."""
-        return hmac.new(self.index_key, word.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        # hmac.digest: the one-shot form (same value, a few times cheaper than hmac.new; a
+        # filing computes one per distinct word).
+        return hmac.digest(self.index_key, word.encode("utf-8"), "sha256").hex()[:32]
 
     # rotation support
     def rescan(self) -> None:

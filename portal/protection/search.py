@@ -14,7 +14,7 @@ distinct syllables and anyone holding it could test every one of them.
 
 import re
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, text
 
 from portal.extensions import db
 from portal.protection.envelope import keyring
@@ -48,6 +48,34 @@ def index_report(report) -> None:
     report.search_tokens = [row for row in report.search_tokens if row.token in wanted] + [
         ReportSearchToken(token=token) for token in sorted(wanted - have)
     ]
+
+
+def index_new_report(report) -> None:
+    """The tokens of a report being filed, in one multi-row INSERT (the caller commits).
+
+    A report has tens to hundreds of distinct words; one ORM object per token made the index
+    the largest part of a filing's CPU time (docs/benchmarks.md, "Load (issue 6)"). Rows only:
+    the report's ``search_tokens`` collection loads them from the database when read. Flushes
+    the report first if it has no id yet.
+    """
+    tokens = sorted(tokens_for(report.text, report.involved))
+    if not tokens:
+        return
+    if report.id is None:
+        db.session.flush()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One statement with one array parameter: executemany would send (and PostgreSQL
+        # would execute) one INSERT per token.
+        db.session.execute(_INSERT_TOKENS_PG, {"report_id": report.id, "tokens": tokens})
+    else:
+        db.session.execute(insert(ReportSearchToken.__table__),
+                           [{"report_id": report.id, "token": token} for token in tokens])
+
+
+_INSERT_TOKENS_PG = text(
+    "INSERT INTO report_search_tokens (report_id, token) "
+    "SELECT :report_id, unnest(CAST(:tokens AS varchar[]))"
+)
 
 
 def query_tokens(query: str) -> list[str]:
