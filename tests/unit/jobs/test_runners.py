@@ -60,7 +60,9 @@ def test_the_web_process_runs_again_what_a_crashed_one_left(app, tmp_path):
         job_id = job.id
     CALLS.clear()
     web = create_app(_config(app, tmp_path, JOBS_MODE="thread", JOBS_SWEEP_SECONDS=3600))
-    saved = runners._web_sweeper
+    # Another app of this test process (the browser test's live server) may have started the
+    # process's sweeper already: start from none, so that the sweeper is this app's.
+    saved, runners._web_sweeper = runners._web_sweeper, None
     try:
         web.test_client().get("/")
         deadline = time.monotonic() + 10
