@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.reports import handling, status
 from portal.reports.models import Report, ReportEvent
 from portal.supervision import facts, stats
-from portal.supervision.models import DirtyPeriod, EventFact
+from portal.supervision.models import DeadlineFact, DirtyPeriod, EventFact, OpenFact
 from tests.helpers import act_as
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
@@ -203,3 +203,25 @@ def test_bucket_of_matches_the_sql(app):
         for days in (0.0, 1e-5, 1 / 1440, 0.5, 1.0, 3.3, 47.0, 900.0, 5000.0):
             sql = db.session.scalar(select(facts._bucket(db.literal(days))))
             assert sql == facts.bucket_of(days), days
+
+
+def test_a_filing_writes_the_facts_a_rebuild_gives(app, monkeypatch):
+    """A brand-new report's open-case fact is written from the report itself, without the
+    SELECTs (facts._fresh_open_facts); one whose filing starts a deadline takes the SELECTs.
+    Either way the facts are those a rebuild computes from the history."""
+    monkeypatch.setitem(app.config, "CLASSIFIER_ENABLED", False)  # the filing's own facts
+    client = app.test_client()
+    text_ = "Có người buôn bán hàng cấm ở chợ đầu mối mỗi tối thứ bảy, xin kiểm tra giúp."
+    for extra in ({}, {"report_type": "crime_report"}, {"report_type": "petition"}):
+        response = client.post("/api/v1/reports",
+                               json={"text": text_, "province_code": 19, **extra})
+        assert response.status_code == 201, response.get_json()
+    with app.app_context():
+        connection = db.session.connection()
+        tables = [OpenFact.__table__, EventFact.__table__, DeadlineFact.__table__]
+        kept = [sorted(tuple(r) for r in connection.execute(select(t))) for t in tables]
+        assert len(kept[0]) == 3
+        facts.rebuild_facts(connection)
+        assert [sorted(tuple(r) for r in connection.execute(select(t)))
+                for t in tables] == kept
+        db.session.rollback()
