@@ -20,6 +20,7 @@ from sqlalchemy import exc as sql_errors
 from portal import create_app
 from portal.extensions import db, limiter
 from portal.reports.models import Attachment, Report
+from tests.functional.test_api import check, openapi, response_schema  # noqa: F401 (fixture)
 from tests.functional.test_bad_input import FORM_URL, GOOD_TEXT, STORED_TABLES, form_data
 from tests.functional.test_public_flow import PNG
 from tests.helpers import StubClassifier, csrf_token, file_report, open_case, table_has_no_rows
@@ -122,7 +123,8 @@ def test_database_down_the_reporter_is_asked_to_try_again_with_their_text_kept(
     assert stored_files(app) == []
 
 
-def test_database_down_the_api_answers_503_without_a_receipt_code(client, database_down):
+def test_database_down_the_api_answers_503_without_a_receipt_code(client, database_down,
+                                                                   openapi):  # noqa: F811
     response = client.post("/api/v1/reports", json={"text": WHAT_HAPPENED})
 
     assert response.status_code == 503
@@ -130,6 +132,8 @@ def test_database_down_the_api_answers_503_without_a_receipt_code(client, databa
     body = response.get_json()
     assert body["error"] == "unavailable" and BUSY in body["message"]
     assert "receipt_code" not in body
+    # As documented for API clients (portal/api/openapi.json).
+    check(body, response_schema(openapi, "/api/v1/reports", "post", 503), openapi)
 
 
 def test_database_down_on_a_staff_page_says_try_again(app, staff, monkeypatch):
