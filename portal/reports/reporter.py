@@ -17,7 +17,7 @@ from portal.protection import agency_copy
 from portal.protection.disclosure import BASIS_FOR_REPORTER
 from portal.receipts import code_hash, new_code
 from portal.reports import status
-from portal.reports.intake import store_attachment
+from portal.reports.intake import discard, store_attachment
 from portal.reports.models import Message, Report
 from portal.timeutil import format_date_vn
 
@@ -175,9 +175,7 @@ def add_reporter_message(
         audit.record("reporter_message", report=report)
         db.session.commit()
     except BaseException:
-        db.session.rollback()
-        for name in stored:
-            storage.delete(name)
+        discard(stored, storage)
         raise
     return message
 
