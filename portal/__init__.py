@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
+from flask_babel import get_locale
 from flask.sessions import SecureCookieSessionInterface
 
 from portal import client_keys, privacy_logging, security_headers
@@ -121,6 +122,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.before_request
     def remember_locale():
-        g.lang = select_locale()
+        # Through Flask-Babel, which keeps its answer for the request: select_locale runs once.
+        g.lang = str(get_locale())
 
     return app

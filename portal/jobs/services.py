@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -79,11 +79,25 @@ def worker_name() -> str:
 
 # --- Adding jobs --------------------------------------------------------------------------------
 
-def enqueue(kind: str, *, unique_key: str | None = None, **payload) -> Job:
+# One statement object, so that SQLAlchemy finds its compiled form in its cache at once.
+_INSERT_JOB = insert(Job.__table__).returning(Job.__table__.c.id)
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """A job added to the current transaction (its row is written; it runs after the commit)."""
+
+    id: int
+    kind: str
+
+
+def enqueue(kind: str, *, unique_key: str | None = None, **payload) -> QueuedJob:
     """Add a job of ``kind`` to the current transaction; it runs after the commit.
 
     ``payload`` holds ids and ISO dates only (checked). The caller commits; if it rolls back,
-    the job is gone with the rest of its work.
+    the job is gone with the rest of its work. The row is written at once with one INSERT, not
+    as an ORM object: a filing would otherwise flush twice (docs/benchmarks.md, "Load").
+    A second job with the same ``unique_key`` raises ``IntegrityError`` here.
     """
     task = tasks.get(kind)
     if task is None:
@@ -94,24 +108,15 @@ def enqueue(kind: str, *, unique_key: str | None = None, **payload) -> Job:
                             f"not {type(value).__name__}")
     config = current_app.config
     now = utcnow()
-    job = Job(
-        kind=kind, payload=payload, unique_key=unique_key, status=QUEUED, attempts=0,
-        max_attempts=task.max_attempts or int(config.get("JOBS_MAX_ATTEMPTS", 5)),
-        run_after=now, created_at=now,
+    job_id = db.session.execute(_INSERT_JOB, {
+        "kind": kind, "payload": payload, "unique_key": unique_key, "status": QUEUED,
+        "attempts": 0, "max_attempts": task.max_attempts or int(config.get("JOBS_MAX_ATTEMPTS", 5)),
+        "run_after": now, "created_at": now,
         # In "db" mode no one is handed the job after the commit: the pollers find it at once.
-        pushed_at=None if config.get("JOBS_MODE") == "db" else now,
-    )
-    db.session.add(job)
-    return job
-
-
-@event.listens_for(FlaskSession, "after_flush")
-def _collect_new_jobs(session, _flush_context) -> None:
-    # Ids exist once the INSERT ran; after the commit the objects are expired and may not be
-    # read any more, so the ids are noted now.
-    new = [obj.id for obj in session.new if isinstance(obj, Job) and obj.status == QUEUED]
-    if new:
-        session.info.setdefault(_PENDING, []).extend(new)
+        "pushed_at": None if config.get("JOBS_MODE") == "db" else now,
+    }).scalar_one()
+    db.session.info.setdefault(_PENDING, []).append(job_id)
+    return QueuedJob(job_id, kind)
 
 
 @event.listens_for(FlaskSession, "after_rollback")
@@ -319,8 +324,8 @@ def schedule_daily(now: datetime) -> list[str]:
     key = f"deadlines.remind:{day}"
     if db.session.scalar(select(Job.id).where(Job.unique_key == key)) is not None:
         return []
-    enqueue("deadlines.remind", unique_key=key, day=day)
     try:
+        enqueue("deadlines.remind", unique_key=key, day=day)
         db.session.commit()
     except IntegrityError:  # another sweeper added it a moment ago
         db.session.rollback()

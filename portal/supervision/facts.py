@@ -301,7 +301,7 @@ def follow_reports(connection, report_ids: Iterable[int], received_changes=(),
             if old:
                 connection.execute(delete(table).where(table.__table__.c.report_id.in_(known)))
             if new:
-                connection.execute(insert(table), [dict(zip(columns, r, strict=True))
+                connection.execute(insert(table.__table__), [dict(zip(columns, r, strict=True))
                                                    for r in new])
             for row in changed:
                 values = dict(zip(columns, row, strict=True))
@@ -315,8 +315,13 @@ def follow_reports(connection, report_ids: Iterable[int], received_changes=(),
     rows = [{"family": "day", "day": day} for day in sorted(dirty_days)]
     rows += [{"family": "month", "day": day} for day in sorted(dirty_months)]
     if rows:
-        connection.execute(insert(DirtyPeriod), rows)
+        connection.execute(_INSERT_DIRTY, rows)
 
+
+# Built once: a filing runs these, and a statement object built anew is looked up in
+# SQLAlchemy's cache by walking it each time.
+_INSERT_DIRTY = insert(DirtyPeriod.__table__)
+_INSERT_OPEN_FACT = insert(OpenFact.__table__)
 
 # What a report's filing contributes to (the received figure and its breakdowns).
 RECEIVED_ATTRIBUTES = ("created_at", "status", "sector", "report_type", "province_code")
@@ -373,7 +378,7 @@ def _after_flush(session, _flush_context) -> None:
     if report_ids or received:
         follow_reports(session.connection(), report_ids, received, fresh)
     if direct_rows:
-        session.connection().execute(insert(OpenFact), direct_rows)
+        session.connection().execute(_INSERT_OPEN_FACT, direct_rows)
 
 
 # The columns of a report that its open-case fact copies, and its status.
