@@ -211,7 +211,7 @@ class ReportClassifier:
     def __init__(
         self,
         *,
-        alpha: float = 2.0,
+        alpha: float = 1.0,
         cv_folds: int = 5,
         crime_recall: float = 0.975,
         min_confidence: float = 0.4,
