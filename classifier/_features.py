@@ -24,9 +24,12 @@ import scipy.sparse as sp
 
 # name -> TfidfVectorizer settings. min_df=2 drops terms seen in one report only (names,
 # numbers, typos) which cannot generalise and would only let the model memorise reports.
+# "weight" scales the block after its L2 normalisation: words count twice as much as character
+# n-grams (5-fold CV on the training split, 4,240 reports: sector macro-F1 0.797 against 0.786
+# with equal weights, report type 0.836 against 0.828; docs/classifier.md).
 _VECTORIZERS: dict[str, dict[str, Any]] = {
-    "word": {"analyzer": "word", "ngram_range": (1, 2), "min_df": 2},
-    "char": {"analyzer": "char_wb", "ngram_range": (1, 4), "min_df": 2},
+    "word": {"analyzer": "word", "ngram_range": (1, 2), "min_df": 2, "weight": 2.0},
+    "char": {"analyzer": "char_wb", "ngram_range": (1, 4), "min_df": 2, "weight": 1.0},
 }
 # scikit-learn's default token pattern: words of two or more word characters.
 _TOKEN_RE = re.compile(r"(?u)\b\w\w+\b")
@@ -69,6 +72,7 @@ class _Block:
         self.terms = terms
         self.vocabulary = {term: i for i, term in enumerate(terms)}
         self.idf = np.asarray(idf, dtype=np.float64)
+        self.weight = float(settings.get("weight", 1.0))
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         indptr = [0]
@@ -87,7 +91,7 @@ class _Block:
             weights = (1.0 + np.log(tf)) * self.idf[cols] if len(cols) else tf
             norm = np.sqrt(np.dot(weights, weights))
             if norm > 0:
-                weights = weights / norm
+                weights = weights * (self.weight / norm)
             order = np.argsort(cols)
             indices.extend(cols[order].tolist())
             values.extend(weights[order].tolist())
@@ -110,7 +114,8 @@ class LexicalFeatures:
 
         self.blocks_ = {}
         for name, settings in _VECTORIZERS.items():
-            vectorizer = TfidfVectorizer(lowercase=False, sublinear_tf=True, **settings)
+            tfidf_settings = {k: v for k, v in settings.items() if k != "weight"}
+            vectorizer = TfidfVectorizer(lowercase=False, sublinear_tf=True, **tfidf_settings)
             vectorizer.fit(texts)
             terms = vectorizer.get_feature_names_out().tolist()
             self.blocks_[name] = _Block(settings, terms, vectorizer.idf_)

@@ -213,7 +213,7 @@ class ReportClassifier:
         *,
         alpha: float = 1.0,
         cv_folds: int = 5,
-        crime_recall: float = 0.975,
+        crime_recall: float = 0.965,
         min_confidence: float = 0.4,
         lexicon: str | os.PathLike[str] | None = None,
         encoder: Any = None,

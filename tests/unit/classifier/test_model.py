@@ -410,8 +410,11 @@ def test_lexical_features_match_scikit_learn(corpus):
 
     docs = [model_text(it["text"]) for it in corpus] + ["a", "ab", "  x  y ", ""]
     ours = LexicalFeatures().fit(docs).transform(docs)
+    # Each block is scikit-learn's TF-IDF scaled by the block's weight.
     reference = sp.hstack([
-        TfidfVectorizer(lowercase=False, sublinear_tf=True, **settings).fit(docs).transform(docs)
+        settings["weight"] * TfidfVectorizer(
+            lowercase=False, sublinear_tf=True,
+            **{k: v for k, v in settings.items() if k != "weight"}).fit(docs).transform(docs)
         for settings in _VECTORIZERS.values()
     ])
     assert ours.shape == reference.shape
