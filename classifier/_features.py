@@ -25,7 +25,7 @@ import scipy.sparse as sp
 # name -> TfidfVectorizer settings. min_df=2 drops terms seen in one report only (names,
 # numbers, typos) which cannot generalise and would only let the model memorise reports.
 # "weight" scales the block after its L2 normalisation: words count twice as much as character
-# n-grams (5-fold CV on the training split, 4,240 reports: sector macro-F1 0.797 against 0.786
+# n-grams (5-fold CV on the training split, 3,373 reports: sector macro-F1 0.797 against 0.786
 # with equal weights, report type 0.836 against 0.828; docs/classifier.md).
 _VECTORIZERS: dict[str, dict[str, Any]] = {
     "word": {"analyzer": "word", "ngram_range": (1, 2), "min_df": 2, "weight": 2.0},

@@ -184,13 +184,7 @@ class ReportClassifier:
     Settings:
 
     alpha
-        Regularisation strength of every ridge head (larger: smoother, less fitted) but the
-        crime head's.
-    crime_alpha
-        The crime head's: smoother than the others, because authors drew the line between a
-        crime and a lesser violation less consistently than the other labels (5-fold CV on the
-        training split: out-of-fold precision at 96.5 % recall 0.735 with 3 against 0.723
-        with 1; docs/classifier.md).
+        Regularisation strength of every ridge head (larger: smoother, less fitted).
     cv_folds
         Folds of the internal cross-validation on the training data; its out-of-fold decisions
         calibrate the probabilities and set the thresholds (crime signs, flags, review,
@@ -219,7 +213,6 @@ class ReportClassifier:
         self,
         *,
         alpha: float = 1.0,
-        crime_alpha: float = 3.0,
         cv_folds: int = 5,
         crime_recall: float = 0.975,
         min_confidence: float = 0.4,
@@ -230,7 +223,6 @@ class ReportClassifier:
         verbose: bool = False,
     ) -> None:
         self.alpha = alpha
-        self.crime_alpha = crime_alpha
         self.cv_folds = cv_folds
         self.crime_recall = crime_recall
         self.min_confidence = min_confidence
@@ -343,8 +335,7 @@ class ReportClassifier:
             use = mask & rows
             if not use.any():
                 continue
-            alpha = self.crime_alpha if name == "crime" else self.alpha
-            heads[name] = _Head.fit(X[use], y[use], weight[use], alpha)
+            heads[name] = _Head.fit(X[use], y[use], weight[use], self.alpha)
             if E is not None and name in CATEGORIES:
                 both = np.concatenate([use, use])
                 heads[f"enc:{name}"] = _Head.fit(
@@ -598,7 +589,6 @@ class ReportClassifier:
     def _settings_for_save(self) -> dict[str, Any]:
         return {
             "alpha": self.alpha,
-            "crime_alpha": self.crime_alpha,
             "cv_folds": self.cv_folds,
             "crime_recall": self.crime_recall,
             "min_confidence": self.min_confidence,
