@@ -60,8 +60,6 @@ def main() -> int:
     parser.add_argument("--redis", help="Redis URL for the limiter (e.g. redis://127.0.0.1:6379/7)")
     parser.add_argument("--jobs", default="inline", help="JOBS_MODE (inline, thread, rq, db)")
     parser.add_argument("--filter", default="", help="only functions whose path matches")
-    parser.add_argument("--gc-freeze", action="store_true",
-                        help="gc.freeze() after the warm-up, as gunicorn.conf.py does in each worker")
     parser.add_argument("--dump", help="also write the raw profile to this file (pstats)")
     parser.add_argument("--sql", action="store_true", help="list one filing's SQL statements")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
@@ -139,8 +137,6 @@ def main() -> int:
         else:
             gc_time[0] += time.process_time() - gc_time[1]
 
-    if args.gc_freeze:
-        gc.freeze()
     gc.callbacks.append(time_gc)
     backend_cpu = _backend_cpu_reader(app) if args.db == "postgresql" else (lambda: 0.0)
     pg_cpu = backend_cpu()

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import get_locale
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import get_locale
 
 from portal import client_keys, privacy_logging, security_headers
 from portal.config import load_config

@@ -13,14 +13,23 @@ from classifier._corpus import is_accented, load_corpus, train_heldout_split  # 
 from classifier.taxonomy import FLAGS, REPORT_TYPES, SECTORS, SUBJECTS  # noqa: E402
 
 
-def table(title, codes, key, train, heldout):
+def table(title, rows, train, heldout):
+    """``rows``: (label, predicate on an item) pairs."""
     print(f"| {title} | all | train | held-out |")
     print("|---|---:|---:|---:|")
-    for code in codes:
-        t = sum(key(item, code) for item in train)
-        h = sum(key(item, code) for item in heldout)
-        print(f"| {code} | {t + h:,} | {t:,} | {h:,} |")
+    for label, test in rows:
+        t = sum(bool(test(item)) for item in train)
+        h = sum(bool(test(item)) for item in heldout)
+        print(f"| {label} | {t + h:,} | {t:,} | {h:,} |")
     print()
+
+
+def by_field(field, codes):
+    """Rows for the items whose ``field`` is each code (a list field: contains it)."""
+    def has(code):
+        return lambda item: (code in item[field] if isinstance(item[field], list)
+                             else item[field] == code)
+    return [(f"`{code}`", has(code)) for code in codes]
 
 
 def main() -> None:
@@ -31,25 +40,19 @@ def main() -> None:
     for part, n in sorted(Counter(item["id"].split("-")[0] for item in corpus).items()):
         print(f"| {part} | {n:,} |")
     print()
-    table("sector", [f"`{c}`" for c in SECTORS], lambda i, c: i["sector"] == c.strip("`"),
-          train, heldout)
-    table("report type", [f"`{c}`" for c in REPORT_TYPES],
-          lambda i, c: i["report_type"] == c.strip("`"), train, heldout)
-    table("subject", [f"`{c}`" for c in SUBJECTS], lambda i, c: i["subject"] == c.strip("`"),
-          train, heldout)
-    other = {
-        "signs of a crime (`crime` true)": lambda i: i["crime"],
-        "no signs of a crime": lambda i: not i["crime"],
-        "typed with diacritics (`accented`)": is_accented,
-        "typed without diacritics": lambda i: not is_accented(i),
-        "`needs_review`": lambda i: i["needs_review"],
-    }
-    table("other labels", list(other), lambda i, c: bool(other[c](i)), train, heldout)
-    table("flag", [f"`{c}`" for c in FLAGS], lambda i, c: c.strip("`") in i["flags"],
-          train, heldout)
+    table("sector", by_field("sector", SECTORS), train, heldout)
+    table("report type", by_field("report_type", REPORT_TYPES), train, heldout)
+    table("subject", by_field("subject", SUBJECTS), train, heldout)
+    table("other labels", [
+        ("signs of a crime (`crime` true)", lambda i: i["crime"]),
+        ("no signs of a crime", lambda i: not i["crime"]),
+        ("typed with diacritics (`accented`)", is_accented),
+        ("typed without diacritics", lambda i: not is_accented(i)),
+        ("`needs_review`", lambda i: i["needs_review"]),
+    ], train, heldout)
+    table("flag", by_field("flags", FLAGS), train, heldout)
     voices = [v for v, _ in Counter(i.get("voice") for i in corpus).most_common()]
-    table("voice", [f"`{v}`" for v in voices], lambda i, c: i.get("voice") == c.strip("`"),
-          train, heldout)
+    table("voice", by_field("voice", voices), train, heldout)
     words = sorted(len(i["text"].split()) for i in corpus)
     print(f"words per report: min {words[0]}, median {words[len(words) // 2]}, "
           f"90th percentile {words[int(0.9 * len(words))]}, max {words[-1]}")
