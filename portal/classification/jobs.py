@@ -11,10 +11,8 @@ from flask import current_app
 from portal.classification import services
 from portal.extensions import db
 from portal.jobs import enqueue
-from portal.jobs.runners import InlineRunner, ThreadRunner
 
-__all__ = ["InlineRunner", "ThreadRunner", "enqueue_classification", "init_app",
-           "queue_classification"]
+__all__ = ["init_app", "queue_classification"]
 
 
 def init_app(app) -> None:
@@ -30,11 +28,3 @@ def queue_classification(report):
     if report.id is None:
         db.session.flush()
     return enqueue("classify_report", report_id=report.id)
-
-
-def enqueue_classification(report_id: int) -> None:
-    """Queue the classification of an already committed report (its own transaction)."""
-    if not current_app.config.get("CLASSIFIER_ENABLED", True):
-        return
-    enqueue("classify_report", report_id=report_id)
-    db.session.commit()

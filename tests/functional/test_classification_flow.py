@@ -6,9 +6,10 @@ import threading
 
 from sqlalchemy import select
 
-from portal.classification import jobs, services
+from portal.classification import services
 from portal.classification.models import Classification
 from portal.extensions import db
+from portal.jobs.runners import ThreadRunner
 from portal.reports.models import Report
 from tests.helpers import StubClassifier, csrf_token, file_report
 
@@ -110,7 +111,7 @@ def test_the_reporter_never_waits_for_the_classifier(client, app):
 
     holder = app.extensions["tinbao.classifier"]
     runner_before, factory_before = app.extensions["tinbao.jobs"], holder._factory
-    app.extensions["tinbao.jobs"] = jobs.ThreadRunner()
+    app.extensions["tinbao.jobs"] = ThreadRunner()
     holder._factory, holder._classifier = (lambda _app: SlowClassifier()), None
     try:
         code = file_report(client, text=CRIME)  # returns while the classifier is blocked
