@@ -141,13 +141,18 @@ def encrypted_fields(cls) -> list[Encrypted]:
     return cached
 
 
+def seal_pending(obj) -> None:
+    """Encrypt whatever plaintext of ``obj`` is still waiting (e.g. a Message built before it
+    was attached to its report)."""
+    for field in encrypted_fields(type(obj)):
+        if ("pending", field.name) in inspect(obj).info:
+            field.seal(obj)
+
+
 def _seal_pending(session, flush_context, instances) -> None:
-    """Before each flush: encrypt whatever plaintext is still waiting (e.g. a Message built
-    before it was attached to its report)."""
+    """Before each flush: :func:`seal_pending` on every new or changed object."""
     for obj in list(session.new) + list(session.dirty):
-        for field in encrypted_fields(type(obj)):
-            if ("pending", field.name) in inspect(obj).info:
-                field.seal(obj)
+        seal_pending(obj)
 
 
 _installed = False

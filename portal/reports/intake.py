@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import inspect
-from sqlalchemy.orm.attributes import set_committed_value
-
 from portal import geo
 from portal.attachments import IncomingFile, LocalFileStorage
 from portal.classification import jobs as classification_jobs
@@ -23,7 +20,7 @@ from portal.deadlines import services as deadlines
 from portal.extensions import db
 from portal.protection import agency_copy, envelope, search
 from portal.receipts import code_hash, new_code
-from portal.reports import status
+from portal.reports import rows, status
 from portal.reports.models import (
     CONTACT_PREFERENCES,
     REPORT_TYPES,
@@ -32,6 +29,7 @@ from portal.reports.models import (
     Report,
     ReporterIdentity,
 )
+from portal.supervision import facts
 from portal.timeutil import today_vn
 
 log = logging.getLogger(__name__)
@@ -291,28 +289,25 @@ def file_report(submission: Submission, *, secret_key: str, storage: LocalFileSt
             report.attachments.append(store_attachment(report, incoming, storage, stored))
         status.record_event(report, "filed")
         deadlines.follow(report, "filed")  # the Front's own time limit starts now
-        db.session.add(report)
+        # Plain INSERTs rather than the session's flush (portal/reports/rows.py says why);
+        # then what the flush's hooks would have written: the supervision facts.
+        events, started = list(report.events), list(report.deadlines)
+        rows.insert_new([report, *([report.identity] if report.identity else []),
+                         *events, *report.attachments, *started])
+        facts.follow_new_report(db.session.connection(), report, events, started)
         # In the same transaction: a report is never stored without its classification job
         # (portal/jobs, docs/jobs.md), which runs after the commit.
         classification_jobs.queue_classification(report)
-        # After the flush above (or its own): the keyed word index in one INSERT.
-        search.index_new_report(report)
-        written = _loaded_columns(report)
+        search.index_new_report(report)  # the keyed word index, in one INSERT
+        written = rows.loaded_columns(report)
         db.session.commit()
         # The commit expired the report; its columns are what was just written, so the
         # caller's next read (the status, the time for the receipt) needs no SELECT.
-        for key, value in written.items():
-            set_committed_value(report, key, value)
+        rows.keep_loaded(report, written)
     except BaseException:
         discard(stored, storage)
         raise
     return report, code
-
-
-def _loaded_columns(obj) -> dict:
-    state = inspect(obj)
-    return {attr.key: state.dict[attr.key] for attr in state.mapper.column_attrs
-            if attr.key in state.dict}
 
 
 def discard(stored: list[str], storage: LocalFileStorage) -> None:

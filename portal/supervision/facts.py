@@ -322,6 +322,7 @@ def follow_reports(connection, report_ids: Iterable[int], received_changes=(),
 # SQLAlchemy's cache by walking it each time.
 _INSERT_DIRTY = insert(DirtyPeriod.__table__)
 _INSERT_OPEN_FACT = insert(OpenFact.__table__)
+_INSERT_DEADLINE_FACT = insert(DeadlineFact.__table__)
 
 # What a report's filing contributes to (the received figure and its breakdowns).
 RECEIVED_ATTRIBUTES = ("created_at", "status", "sector", "report_type", "province_code")
@@ -413,14 +414,60 @@ def _fresh_open_facts(session, fresh: set[int]) -> tuple[set[int], list[dict]]:
             continue
         ids.add(report_id)
         if loaded["status"] in OPEN_STATUSES:
-            rows.append({"report_id": report_id, "created_at": loaded["created_at"],
-                         "agency_id": loaded["current_agency_id"],
-                         "crime_confirmed": loaded["crime_confirmed"],
-                         "resolve_due_at": None, "sector": loaded["sector"],
-                         "report_type": loaded["report_type"],
-                         "province_code": loaded["province_code"],
-                         "ward_code": loaded["ward_code"]})
+            rows.append(_open_fact(loaded, resolve_due_at=None))
     return ids, rows
+
+
+def _open_fact(loaded: dict, *, resolve_due_at) -> dict:
+    """The open-case fact of a report from its ``_FACT_NAMES`` (what :func:`open_rows`
+    selects)."""
+    return {"report_id": loaded["id"], "created_at": loaded["created_at"],
+            "agency_id": loaded["current_agency_id"],
+            "crime_confirmed": loaded["crime_confirmed"], "resolve_due_at": resolve_due_at,
+            "sector": loaded["sector"], "report_type": loaded["report_type"],
+            "province_code": loaded["province_code"], "ward_code": loaded["ward_code"]}
+
+
+def follow_new_report(connection, report, events, deadlines) -> None:
+    """The facts of a report just written by :func:`portal.reports.rows.insert_new` (no flush,
+    so no :func:`_after_flush`), with its history ``events`` and ``deadlines``, all new in
+    this transaction and the only ones it has.
+
+    Computed from the objects: the open-case fact, the fact of each deadline that is open or
+    was closed late, and the days whose stored counts change — what :func:`follow_reports`
+    would select, without its three SELECTs. A report whose history already holds a flow event
+    (``FLOW_KINDS``) takes :func:`follow_reports` (tests/unit/supervision/test_fast_path.py
+    compares both with a rebuild).
+    """
+    loaded = _fact_columns(report)
+    if loaded is None or any(event.kind in FLOW_KINDS for event in events):
+        follow_reports(connection, [report.id], [report.created_at], [report.id])
+        return
+    dirty_days = {local_date(loaded["created_at"])}
+    deadline_facts = []
+    for deadline in deadlines:
+        if deadline.closed_at is not None and deadline.closed_at <= deadline.due_at:
+            continue
+        agency_id = None
+        if deadline.party == "agency" and deadline.start_event is not None:
+            agency_id = deadline.start_event.agency_id
+        due_day = local_date(deadline.due_at)
+        dirty_days.add(due_day)
+        deadline_facts.append({
+            "deadline_id": deadline.id, "report_id": report.id, "due_at": deadline.due_at,
+            "month": f"{due_day:%Y-%m}", "closed_at": deadline.closed_at,
+            "agency_id": agency_id, "spam": loaded["status"] == SPAM,
+            "sector": loaded["sector"], "report_type": loaded["report_type"],
+            "province_code": loaded["province_code"], "ward_code": loaded["ward_code"]})
+    if deadline_facts:
+        connection.execute(_INSERT_DEADLINE_FACT, deadline_facts)
+    if loaded["status"] in OPEN_STATUSES:
+        resolve_due = [d.due_at for d in deadlines
+                       if d.stage == "resolve" and d.closed_at is None]
+        connection.execute(_INSERT_OPEN_FACT, _open_fact(
+            loaded, resolve_due_at=min(resolve_due) if resolve_due else None))
+    connection.execute(_INSERT_DIRTY, [{"family": "day", "day": day}
+                                       for day in sorted(dirty_days)])
 
 
 def _fact_columns(report) -> dict | None:

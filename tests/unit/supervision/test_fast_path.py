@@ -206,9 +206,10 @@ def test_bucket_of_matches_the_sql(app):
 
 
 def test_a_filing_writes_the_facts_a_rebuild_gives(app, monkeypatch):
-    """A brand-new report's open-case fact is written from the report itself, without the
-    SELECTs (facts._fresh_open_facts); one whose filing starts a deadline takes the SELECTs.
-    Either way the facts are those a rebuild computes from the history."""
+    """A filing's facts — the open case, and the deadline it starts if it is typed — are
+    written from the objects without the SELECTs (facts.follow_new_report). They are those a
+    rebuild computes from the history, and the days they count on are marked for the stored
+    counts' refresh."""
     monkeypatch.setitem(app.config, "CLASSIFIER_ENABLED", False)  # the filing's own facts
     client = app.test_client()
     text_ = "Có người buôn bán hàng cấm ở chợ đầu mối mỗi tối thứ bảy, xin kiểm tra giúp."
@@ -221,6 +222,12 @@ def test_a_filing_writes_the_facts_a_rebuild_gives(app, monkeypatch):
         tables = [OpenFact.__table__, EventFact.__table__, DeadlineFact.__table__]
         kept = [sorted(tuple(r) for r in connection.execute(select(t))) for t in tables]
         assert len(kept[0]) == 3
+        assert len(kept[2]) == 2  # the two typed filings' deadlines
+        marked = set(connection.scalars(select(DirtyPeriod.day)
+                                        .where(DirtyPeriod.family == "day")))
+        filed = {local_date(at) for at in connection.scalars(select(Report.created_at))}
+        due = {local_date(at) for at in connection.scalars(select(DeadlineFact.due_at))}
+        assert filed | due <= marked
         facts.rebuild_facts(connection)
         assert [sorted(tuple(r) for r in connection.execute(select(t)))
                 for t in tables] == kept
