@@ -43,7 +43,7 @@ def _column_values(obj) -> dict:
         if target is None:
             continue
         for local, remote in rel.local_remote_pairs:
-            value = inspect(target).dict.get(rel.mapper.get_property_by_column(remote).key)
+            value = getattr(target, rel.mapper.get_property_by_column(remote).key)
             if value is None:
                 raise ValueError(f"{rel}: {type(target).__name__} must be written first")
             state.dict[mapper.get_property_by_column(local).key] = value
@@ -59,7 +59,12 @@ def _column_values(obj) -> dict:
         default = column.default
         value = None
         if default is not None:
-            value = default.arg(None) if default.is_callable else default.arg
+            if default.is_callable:
+                value = default.arg(None)  # our defaults take no context (utcnow, list)
+            elif default.is_scalar:
+                value = default.arg
+            else:
+                raise ValueError(f"{column}: a SQL default would have to be read back")
         state.dict[prop.key] = value
         values[column.key] = value
     return values
