@@ -5,7 +5,8 @@ benchmark): where does the server's CPU time per filing go?
 
 Uses the Flask test client (no HTTP server, no load generator), a fresh database (SQLite file,
 or the PostgreSQL database ``tinbao_load``), the load benchmark's mix of API filings (half
-typed, a third named), and the classification jobs inline unless ``--no-classify``. Prints the cumulative cProfile listing and the mean time per filing.
+typed, a third named), and the classification jobs inline unless ``--no-classify``. Prints
+the cumulative cProfile listing and the mean time per filing.
 """
 
 import argparse

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+
 from portal import geo
 from portal.attachments import IncomingFile, LocalFileStorage
 from portal.classification import jobs as classification_jobs

@@ -8,8 +8,10 @@ encryption (portal/protection/envelope.py), the deadline rules and every reader 
 unchanged; only the writing is done here. Afterwards the objects belong to the session as if
 they had been loaded: reading them needs no query, and a later change is an ordinary UPDATE.
 
-Session hooks do not see these rows (there is no flush): the caller writes what the hooks would
-have written, i.e. the supervision facts (:func:`portal.supervision.facts.follow_new_report`).
+Session and mapper events do not see these rows (there is no flush): the caller writes what the
+hooks would have written, i.e. the supervision facts
+(:func:`portal.supervision.facts.follow_new_report`); the encryption's before-flush hook is
+called here (:func:`~portal.protection.envelope.seal_pending`).
 """
 
 from sqlalchemy import insert, inspect

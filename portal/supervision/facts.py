@@ -435,9 +435,9 @@ def follow_new_report(connection, report, events, deadlines) -> None:
 
     Computed from the objects: the open-case fact, the fact of each deadline that is open or
     was closed late, and the days whose stored counts change — what :func:`follow_reports`
-    would select, without its three SELECTs. A report whose history already holds a flow event
-    (``FLOW_KINDS``) takes :func:`follow_reports` (tests/unit/supervision/test_fast_path.py
-    compares both with a rebuild).
+    would select, without its three SELECTs (tests/unit/supervision/test_fast_path.py compares
+    them with a rebuild). A history holding a flow event (``FLOW_KINDS``), which a filing
+    never has, or a fact column left to the database, takes :func:`follow_reports`.
     """
     loaded = _fact_columns(report)
     if loaded is None or any(event.kind in FLOW_KINDS for event in events):

@@ -13,7 +13,7 @@ from portal.deadlines.models import Deadline
 from portal.extensions import db
 from portal.protection.envelope import open_identity
 from portal.reports import intake, status
-from portal.reports.models import Attachment, Report, ReportEvent, ReporterIdentity
+from portal.reports.models import Attachment, Report, ReporterIdentity, ReportEvent
 
 TEXT = "Cán bộ xã Tân Lập nhận tiền của dân để làm nhanh hồ sơ đất, mỗi hộ năm triệu đồng."
 
