@@ -1,9 +1,11 @@
 """A filing is written with plain INSERTs (portal/reports/rows.py), not the session's flush.
 
 What a user of the returned report would notice: every row is there with its links and
-defaults, the objects read back what was stored without a query, and a later change to them is
+defaults, the returned report reads its columns without a query, and a later change to it is
 saved like any other.
 """
+
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, select
@@ -25,11 +27,19 @@ def file(app, data: dict, files=()):
                               storage=LocalFileStorage(app.config["UPLOAD_FOLDER"]))
 
 
-def count_statements():
+@contextmanager
+def statements_sent():
+    """The SQL statements sent to the database inside the block."""
     statements = []
-    event.listen(db.engine, "before_cursor_execute",
-                 lambda conn, cursor, statement, *rest: statements.append(statement))
-    return statements
+
+    def record(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_a_named_typed_filing_with_a_file_stores_every_row_with_its_links(app):
@@ -64,9 +74,9 @@ def test_the_returned_report_reads_without_a_query_and_saves_later_changes(app):
     with app.app_context():
         report, _code = file(app, {"text": TEXT, "province_code": 19,
                                    "report_type": "complaint"})
-        statements = count_statements()
-        assert report.status == status.RECEIVED and report.created_at is not None
-        assert report.province_code == 19 and report.text == TEXT
+        with statements_sent() as statements:
+            assert report.status == status.RECEIVED and report.created_at is not None
+            assert report.province_code == 19 and report.text == TEXT
         assert statements == []
         # An ordinary change afterwards is an UPDATE of the stored row.
         report.province_code = 1
