@@ -3,6 +3,8 @@ status lookup, at several numbers of concurrent clients, on SQLite and on Postgr
 
     .venv/bin/python bench/load_bench.py                      # both databases, every scenario
     .venv/bin/python bench/load_bench.py --db postgresql --clients 50 --scenarios api-file
+    .venv/bin/python bench/load_bench.py --db postgresql --clients 50 --scenarios api-file \
+        --jobs rq --driver wrk     # api-file driven by wrk (bench/load_wrk.py; Debian's wrk)
 
 For each database it creates a fresh one (SQLite: a file in a temporary folder; PostgreSQL: the
 database ``tinbao_load``, dropped and created again), migrates and seeds it, starts gunicorn
