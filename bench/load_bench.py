@@ -472,13 +472,22 @@ async def run_step(server: Server, scenario: str, clients: int, ops: int, max_se
         "p99": round(percentile(key, 99), 1), "mean": round(statistics.fmean(key), 1)
         if key else None,
         "op_p50": round(percentile(whole, 50), 1), "op_p95": round(percentile(whole, 95), 1),
-        "web_cpu_ms_per_op": round(1000 * used["web"] / max(1, len(outcomes)), 2),
-        "jobs_cpu_ms_per_op": round(1000 * used["jobs"] / max(1, len(outcomes)), 2),
-        "db_cpu_ms_per_op": round(1000 * used["db"] / max(1, len(outcomes)), 2),
-        "client_cpu_ms_per_op": round(1000 * client_cpu / max(1, len(outcomes)), 2),
-        "machine_busy_pct": round(100 * (busy_after - busy_before)
-                                  / max(1, total_after - total_before), 1),
+        **cpu_per_op(used, client_cpu, len(outcomes), busy_after - busy_before,
+                     total_after - total_before),
         "codes": [o.code for o in good if o.code],
+    }
+
+
+def cpu_per_op(used: dict, client_seconds: float, ops: int, busy: int, total: int) -> dict:
+    """CPU per operation of each group and of the load generator, and how busy the machine
+    was (jiffies busy of all), for a step's row."""
+    ops = max(1, ops)
+    return {
+        "web_cpu_ms_per_op": round(1000 * used["web"] / ops, 2),
+        "jobs_cpu_ms_per_op": round(1000 * used["jobs"] / ops, 2),
+        "db_cpu_ms_per_op": round(1000 * used["db"] / ops, 2),
+        "client_cpu_ms_per_op": round(1000 * client_seconds / ops, 2),
+        "machine_busy_pct": round(100 * busy / max(1, total), 1),
     }
 
 
@@ -504,12 +513,8 @@ def run_step_wrk(server: Server, clients: int, max_seconds: float, seed: int) ->
         "p50": round(result["p50_us"] / 1000, 1), "p95": round(result["p95_us"] / 1000, 1),
         "p99": round(result["p99_us"] / 1000, 1), "mean": round(result["mean_us"] / 1000, 1),
         "op_p50": round(result["p50_us"] / 1000, 1), "op_p95": round(result["p95_us"] / 1000, 1),
-        "web_cpu_ms_per_op": round(1000 * used["web"] / max(1, ops), 2),
-        "jobs_cpu_ms_per_op": round(1000 * used["jobs"] / max(1, ops), 2),
-        "db_cpu_ms_per_op": round(1000 * used["db"] / max(1, ops), 2),
-        "client_cpu_ms_per_op": round(1000 * result["cpu_seconds"] / max(1, ops), 2),
-        "machine_busy_pct": round(100 * (busy_after - busy_before)
-                                  / max(1, total_after - total_before), 1),
+        **cpu_per_op(used, result["cpu_seconds"], ops, busy_after - busy_before,
+                     total_after - total_before),
         "codes": result["codes"],
     }
 

@@ -367,55 +367,14 @@ def _after_flush(session, _flush_context) -> None:
                 if _changed(obj, RECEIVED_ATTRIBUTES):
                     received.extend(_old_and_new(obj, "created_at"))
     report_ids.discard(None)
-    # Why: a report filed in this flush whose only history is new non-flow events (a filing:
-    # "filed") and which has no deadline has no event or deadline facts and one open-case
-    # fact made of its own columns. Writing that row from the object saves the three SELECTs
-    # of follow_reports per filing (the largest part of a filing's SQL; docs/benchmarks.md,
-    # "Load (issue 6)"). Anything else (a deadline, a flow event, a column not loaded) takes
-    # the SELECTs, which stay the reference (tests/unit/supervision/test_fast_path.py).
-    direct_ids, direct_rows = _fresh_open_facts(session, fresh)
-    report_ids -= direct_ids
-    fresh -= direct_ids
+    # (A filing writes its facts itself, without a flush: follow_new_report below.)
     if report_ids or received:
         follow_reports(session.connection(), report_ids, received, fresh)
-    if direct_rows:
-        session.connection().execute(_INSERT_OPEN_FACT, direct_rows)
 
 
 # The columns of a report that its open-case fact copies, and its status.
 _FACT_NAMES = ("id", "created_at", "current_agency_id", "crime_confirmed", "sector",
                "report_type", "province_code", "ward_code", "status")
-
-
-def _fresh_open_facts(session, fresh: set[int]) -> tuple[set[int], list[dict]]:
-    """Of the reports ``fresh`` (inserted by this flush), those whose facts are known without a
-    query, and their open-case fact rows (what :func:`open_rows` would select for them).
-
-    Only reports whose every history event in this flush is outside ``FLOW_KINDS`` (so
-    :func:`event_rows` gives nothing), with no deadline in this flush (so
-    :func:`deadline_rows` gives nothing and the earliest resolution due time is empty), and
-    whose fact columns are all loaded on the object (no lazy load inside a flush). A report
-    new in this flush can have no other rows in the database yet.
-    """
-    if not fresh:
-        return set(), []
-    candidates = {obj.id: obj for obj in session.new
-                  if isinstance(obj, Report) and obj.id in fresh}
-    for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, Deadline) and obj.report_id in candidates:
-            candidates.pop(obj.report_id)
-        elif isinstance(obj, ReportEvent) and obj.report_id in candidates \
-                and obj.kind in FLOW_KINDS:
-            candidates.pop(obj.report_id)
-    ids, rows = set(), []
-    for report_id, obj in candidates.items():
-        loaded = _fact_columns(obj)
-        if loaded is None:
-            continue
-        ids.add(report_id)
-        if loaded["status"] in OPEN_STATUSES:
-            rows.append(_open_fact(loaded, resolve_due_at=None))
-    return ids, rows
 
 
 def _open_fact(loaded: dict, *, resolve_due_at) -> dict:
