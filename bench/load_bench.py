@@ -201,6 +201,12 @@ class Server:
                     raise SystemExit(f"`flask {' '.join(command)}` failed; see {setup_log}")
         return server
 
+    def _job_priority(self) -> None:
+        if self.args.job_priority == "idle":
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        else:
+            os.nice(10)
+
     def start(self) -> None:
         self.port = free_port()
         self.env["TINBAO_BIND"] = f"127.0.0.1:{self.port}"
@@ -217,12 +223,12 @@ class Server:
                                         stdout=log, stderr=subprocess.STDOUT)
         if self.args.jobs == "rq" and self.kind == "postgresql":
             for _ in range(self.args.job_workers):
-                # Niced, as deploy/tinbao-worker@.service runs it: classifying can wait, a
-                # reporter cannot.
+                # At idle priority, as deploy/tinbao-worker@.service runs it: classifying can
+                # wait, a reporter cannot.
                 self.job_workers.append(subprocess.Popen(  # noqa: S603
                     [str(VENV_BIN / "flask"), "--app", "portal", "jobs", "worker"], cwd=ROOT,
                     env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                    preexec_fn=lambda: os.nice(self.args.job_nice)))  # noqa: PLW1509
+                    preexec_fn=self._job_priority))  # noqa: PLW1509
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -633,7 +639,9 @@ def main(argv=None) -> int:
                              "default), on the Redis queue with separate `flask jobs worker` "
                              "processes (rq, PostgreSQL only), or not at all (off)")
     parser.add_argument("--job-workers", type=int, default=1)
-    parser.add_argument("--job-nice", type=int, default=10, help="niceness of the job workers")
+    parser.add_argument("--job-priority", choices=("idle", "nice"), default="idle",
+                        help="the job workers' CPU priority: idle (SCHED_IDLE, as "
+                             "deploy/tinbao-worker@.service) or nice 10")
     parser.add_argument("--drain-seconds", type=float, default=0,
                         help="with --jobs rq: wait this long for the queue before counting")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")

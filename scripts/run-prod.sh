@@ -2,7 +2,7 @@
 # The production topology on this machine (`make run-prod`; docs/deployment.md):
 #   nginx (TLS, https://127.0.0.1:8443)  →  gunicorn, several workers (127.0.0.1:8001)
 #   →  PostgreSQL 127.0.0.1:5432 (database tinbao_prod)  +  Redis 127.0.0.1:6379 db 7
-#   (rate-limit counters and the job queue)  +  `flask jobs worker` (niced).
+#   (rate-limit counters and the job queue)  +  `flask jobs worker` (idle priority).
 # The same nginx file and gunicorn settings as a real server (deploy/), with loopback ports,
 # a self-signed certificate and everything under instance/prod/. Ctrl-C stops it all.
 #
@@ -192,8 +192,8 @@ env "${web_env[@]}" TINBAO_BIND="127.0.0.1:$web_port" \
   .venv/bin/gunicorn -c deploy/gunicorn.conf.py &
 pids+=($!)
 for i in $(seq 1 "${TINBAO_JOB_WORKERS:-1}"); do
-  # Niced, as in deploy/systemd/tinbao-worker@.service: reporters first.
-  nice -n 10 "${flask[@]}" jobs worker &
+  # At idle priority, as in deploy/systemd/tinbao-worker@.service: reporters first.
+  chrt --idle 0 "${flask[@]}" jobs worker &
   pids+=($!)
 done
 if [ "$proxy" = 1 ]; then

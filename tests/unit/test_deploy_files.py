@@ -149,9 +149,9 @@ def test_the_web_unit_and_nginx_agree_on_the_port_and_the_proxy():
     assert settings["TINBAO_FORCE_HTTPS"] == "1" and settings["TINBAO_COOKIE_SECURE"] == "1"
     upstream = re.search(r"upstream tinbao_web \{[^}]*server ([\d.:]+);", NGINX_CONF.read_text())
     assert upstream and upstream.group(1) == settings["TINBAO_BIND"]
-    # Workers wait for the web processes: filing comes first.
+    # Workers get only the CPU the web processes leave: filing comes first.
     worker = _unit(DEPLOY / "systemd" / "tinbao-worker@.service")["Service"]
-    assert int(worker["Nice"]) > 0
+    assert worker["CPUWeight"] == "idle" and worker["CPUSchedulingPolicy"] == "idle"
 
 
 def _nginx_statements(text: str) -> list[list[str]]:
