@@ -29,7 +29,7 @@ class InlineRunner:
 
     has_broker = True
 
-    def deliver(self, app, job_ids: list[int]) -> None:
+    def deliver(self, app, job_ids: list[int], *, together: bool = False) -> None:
         for job_id in job_ids:
             services.run_job(app, job_id)
 
@@ -51,7 +51,7 @@ class ThreadRunner:
     def __init__(self):
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinbao-job")
 
-    def deliver(self, app, job_ids: list[int]) -> None:
+    def deliver(self, app, job_ids: list[int], *, together: bool = False) -> None:
         for job_id in job_ids:
             self._pool.submit(services.run_job, app, job_id)
 
@@ -65,7 +65,7 @@ class DatabaseRunner:
 
     has_broker = False
 
-    def deliver(self, app, job_ids: list[int]) -> None:
+    def deliver(self, app, job_ids: list[int], *, together: bool = False) -> None:
         return None
 
 
@@ -93,20 +93,24 @@ class RQRunner:
                 self._queue = rq_queue(connection, self.queue_name)
             return self._queue
 
-    def deliver(self, app, job_ids: list[int]) -> None:
+    def deliver(self, app, job_ids: list[int], *, together: bool = False) -> None:
         import redis
 
         try:
             queue = self.queue()
+            # One message for the jobs of one commit: an RQ enqueue costs a filing more CPU
+            # than writing its job rows (docs/benchmarks.md, "Load (issue 6)"). The sweeper's
+            # hand-overs go one by one, so that idle workers share them.
+            messages = [job_ids] if together else [[job_id] for job_id in job_ids]
             with queue.connection.pipeline() as pipe:
-                for job_id in job_ids:
+                for ids in messages:
                     queue.enqueue(
-                        perform, job_id, pipeline=pipe,
+                        perform, *ids, pipeline=pipe,
                         # RQ stops a job at the lease: the sweeper would queue it again then.
                         job_timeout=self.job_timeout,
                         # The table keeps the outcome; Redis keeps nothing after the run.
                         result_ttl=0, failure_ttl=24 * 3600,
-                        description=f"tinbao job {job_id}",
+                        description=f"tinbao job {', '.join(map(str, ids))}",
                     )
                 pipe.execute()
         except redis.exceptions.RedisError as exc:
@@ -180,16 +184,18 @@ def set_worker_app(app) -> None:
     _worker_app = app
 
 
-def perform(job_id: int) -> str:
-    """RQ's entry point: run the job with this id (``run_job``; never raises for a failing
-    task: the outcome is recorded in the table, which decides about retries, not RQ)."""
+def perform(*job_ids: int) -> list[str]:
+    """RQ's entry point: run the jobs with these ids, one after the other (``run_job`` each;
+    never raises for a failing task: the outcome is recorded in the table, which decides
+    about retries, not RQ). A job whose worker died before reaching it is handed over again
+    by the sweeper, like any job whose hand-over was lost."""
     global _worker_app
     with _worker_app_lock:
         if _worker_app is None:  # a plain `rq worker`: build the app from the environment
             from portal import create_app
 
             _worker_app = create_app()
-    return services.run_job(_worker_app, job_id)
+    return [services.run_job(_worker_app, job_id) for job_id in job_ids]
 
 
 class Sweeper(threading.Thread):

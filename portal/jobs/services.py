@@ -130,19 +130,22 @@ def _deliver_committed_jobs(session) -> None:
     if not ids or not has_app_context():
         return
     try:
-        deliver(current_app._get_current_object(), ids)
+        deliver(current_app._get_current_object(), ids, together=True)
     except Exception:  # noqa: BLE001
         # Never into the committing code: its work is committed (a filing must not delete the
         # files it stored, thinking it failed). The rows are there; the sweeper hands them over.
         log.exception("handing %d committed job(s) to the runner failed", len(ids))
 
 
-def deliver(app, ids: list[int]) -> bool:
+def deliver(app, ids: list[int], *, together: bool = False) -> bool:
     """Hand committed jobs to the configured runner. Never raises: a job that cannot be
-    handed over now stays queued in the table for the sweeper. Returns whether it was."""
+    handed over now stays queued in the table for the sweeper. Returns whether it was.
+
+    ``together``: the jobs of one commit (a filing's classification and index), which a broker
+    may carry as one message, run one after the other by the same worker."""
     runner = app.extensions["tinbao.jobs"]
     try:
-        runner.deliver(app, list(ids))
+        runner.deliver(app, list(ids), together=together)
     except BrokerUnavailable as exc:
         log.warning("job broker unavailable (%s): %d job(s) left in the table for the sweeper",
                     exc, len(ids))

@@ -70,6 +70,21 @@ def classify_report(report_id: int) -> None:
     services.classify_report(report_id, classifier, commit=False)
 
 
+@task("search.index_report")
+def index_report(report_id: int) -> None:
+    """Write the keyed word index of a newly filed report (portal/protection/search.py).
+
+    Idempotent: the tokens already written are kept (a second delivery adds nothing).
+    """
+    from portal.extensions import db
+    from portal.protection import search
+    from portal.reports.models import Report
+
+    report = db.session.get(Report, report_id)
+    if report is not None:  # None: deleted meanwhile (retention purge)
+        search.index_report(report)
+
+
 @task("deadlines.remind", max_attempts=3)
 def deadlines_remind(day: str | None = None) -> None:
     """The daily reminders and escalations (portal/deadlines/reminders.py ``remind``).

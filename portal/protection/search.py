@@ -14,7 +14,8 @@ distinct syllables and anyone holding it could test every one of them.
 
 import re
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.extensions import db
 from portal.protection.envelope import keyring
@@ -41,40 +42,46 @@ def tokens_for(*texts: str | None) -> set[str]:
     return {keys.search_token(word) for text in texts for word in words(text)}
 
 
+def queue_indexing(report):
+    """Add the indexing of ``report``, being filed, to the current transaction: the
+    ``search.index_report`` job (docs/jobs.md) writes its tokens right after the commit.
+
+    Not in the filing itself: a report's tens to hundreds of token rows, with two B-tree
+    entries each, were about a fifth of a filing's CPU, in the web process and in PostgreSQL
+    (docs/benchmarks.md, "Load (issue 6)"). Until the job has run, a search does not find the
+    report; the triage queue lists it as soon as it is filed.
+    """
+    from portal import jobs
+
+    if report.id is None:
+        db.session.flush()
+    return jobs.enqueue("search.index_report", report_id=report.id)
+
+
 def index_report(report) -> None:
-    """(Re)build the report's tokens from its text and people involved (caller commits)."""
-    wanted = tokens_for(report.text, report.involved)
-    have = {row.token for row in report.search_tokens}
-    report.search_tokens = [row for row in report.search_tokens if row.token in wanted] + [
-        ReportSearchToken(token=token) for token in sorted(wanted - have)
-    ]
+    """Write the tokens of ``report``'s text and people involved, in one multi-row INSERT
+    (the caller commits). Idempotent: tokens already there are kept, so a job that runs twice
+    changes nothing.
 
-
-def index_new_report(report) -> None:
-    """The tokens of a report being filed, in one multi-row INSERT (the caller commits).
-
-    A report has tens to hundreds of distinct words; one ORM object per token made the index
-    the largest part of a filing's CPU time (docs/benchmarks.md, "Load (issue 6)"). Rows only:
-    the report's ``search_tokens`` collection loads them from the database when read. Flushes
-    the report first if it has no id yet.
+    Rows only: the report's ``search_tokens`` collection loads them from the database when
+    read. (One ORM object per token once made the index the largest part of a filing.)
     """
     tokens = sorted(tokens_for(report.text, report.involved))
     if not tokens:
         return
-    if report.id is None:
-        db.session.flush()
     if db.session.get_bind().dialect.name == "postgresql":
         # One statement with one array parameter: executemany would send (and PostgreSQL
         # would execute) one INSERT per token.
         db.session.execute(_INSERT_TOKENS_PG, {"report_id": report.id, "tokens": tokens})
     else:
-        db.session.execute(insert(ReportSearchToken.__table__),
-                           [{"report_id": report.id, "token": token} for token in tokens])
+        db.session.execute(
+            sqlite_insert(ReportSearchToken.__table__).on_conflict_do_nothing(),
+            [{"report_id": report.id, "token": token} for token in tokens])
 
 
 _INSERT_TOKENS_PG = text(
     "INSERT INTO report_search_tokens (report_id, token) "
-    "SELECT :report_id, unnest(CAST(:tokens AS varchar[]))"
+    "SELECT :report_id, unnest(CAST(:tokens AS varchar[])) ON CONFLICT DO NOTHING"
 )
 
 

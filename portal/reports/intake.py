@@ -299,7 +299,7 @@ def file_report(submission: Submission, *, secret_key: str, storage: LocalFileSt
         # In the same transaction: a report is never stored without its classification job
         # (portal/jobs, docs/jobs.md), which runs after the commit.
         classification_jobs.queue_classification(report)
-        search.index_new_report(report)  # the keyed word index, in one INSERT
+        search.queue_indexing(report)  # the keyed word index, written by a job
         written = rows.loaded_columns(report)
         db.session.commit()
         # The commit expired the report; its columns are what was just written, so the

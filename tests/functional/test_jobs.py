@@ -1,5 +1,6 @@
-"""Jobs seen from the portal: filing writes the report and its classification job in one
-transaction; with Redis down filing still works and the sweeper (or a worker) catches up."""
+"""Jobs seen from the portal: filing writes the report, its classification job and its index
+job in one transaction; with Redis down filing still works and the sweeper (or a worker)
+catches up."""
 
 import logging
 import uuid
@@ -11,6 +12,8 @@ from portal.classification.models import Classification
 from portal.extensions import db
 from portal.jobs import runners
 from portal.jobs.models import DONE, QUEUED, Job
+from portal.protection import search
+from portal.protection.models import ReportSearchToken
 from portal.reports.models import Report
 from tests.functional.jobs_support import clean_redis, redis_or_skip
 from tests.helpers import file_report
@@ -27,6 +30,18 @@ def _state(app):
                  db.session.scalars(select(Job).order_by(Job.id))])
 
 
+def _found(app, words: str) -> list[int]:
+    """The reports a triage search for ``words`` finds (the keyed word index)."""
+    with app.app_context():
+        return list(db.session.scalars(
+            search.matching(select(Report.id), Report.id, words).order_by(Report.id)))
+
+
+def _filing_jobs(report_id: int, status: str, attempts: int) -> list[tuple]:
+    return [("classify_report", status, attempts, {"report_id": report_id}),
+            ("search.index_report", status, attempts, {"report_id": report_id})]
+
+
 def test_filing_stores_the_classification_job_with_the_report(app, client):
     file_report(client, text=TEXT)
     response = client.post("/api/v1/reports", json={"text": TEXT})
@@ -34,14 +49,35 @@ def test_filing_stores_the_classification_job_with_the_report(app, client):
     reports, classified, jobs = _state(app)
     assert (reports, classified) == (2, 2)
     # Ids only in the payload, never the text.
-    assert jobs == [("classify_report", DONE, 1, {"report_id": 1}),
-                    ("classify_report", DONE, 1, {"report_id": 2})]
+    assert jobs == _filing_jobs(1, DONE, 1) + _filing_jobs(2, DONE, 1)
+    assert _found(app, "hoi lo") == [1, 2]
 
 
-def test_with_the_classifier_off_no_job_is_queued(app, client, monkeypatch):
+def test_with_the_classifier_off_only_the_index_job_is_queued(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "CLASSIFIER_ENABLED", False)
     file_report(client, text=TEXT)
-    assert _state(app) == (1, 0, [])
+    assert _state(app) == (1, 0, [("search.index_report", DONE, 1, {"report_id": 1})])
+    assert _found(app, "địa chính") == [1]
+
+
+def test_a_report_is_found_once_its_index_job_has_run_and_a_second_run_adds_nothing(
+        app, client, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "JOBS_DAILY_REMIND_AT", "")
+    monkeypatch.setitem(app.config, "JOBS_MODE", "db")
+    monkeypatch.setitem(app.extensions, "tinbao.jobs", runners.DatabaseRunner())
+    file_report(client, text=TEXT)
+    assert _found(app, "so do") == []  # filed, not indexed yet
+    assert runner.invoke(args=["jobs", "worker", "--burst"]).exit_code == 0
+    assert _found(app, "so do") == [1] and _found(app, "hoi lo so do") == [1]
+    assert _found(app, "so hong") == []
+    with app.app_context():
+        tokens = db.session.scalars(select(ReportSearchToken.token)
+                                    .where(ReportSearchToken.report_id == 1)).all()
+        search.index_report(db.session.get(Report, 1))  # a second delivery of the job
+        db.session.commit()
+        again = db.session.scalars(select(ReportSearchToken.token)
+                                   .where(ReportSearchToken.report_id == 1)).all()
+    assert len(tokens) > 10 and sorted(again) == sorted(tokens)
 
 
 @pytest.fixture
@@ -60,7 +96,7 @@ def test_redis_down_filing_works_and_the_sweeper_runs_the_job_itself(app, client
     with caplog.at_level(logging.WARNING, logger="portal.jobs"):
         code = file_report(client, text=TEXT)
     assert code
-    assert _state(app) == (1, 0, [("classify_report", QUEUED, 0, {"report_id": 1})])
+    assert _state(app) == (1, 0, _filing_jobs(1, QUEUED, 0))
     warning = " ".join(r.getMessage() for r in caplog.records)
     assert "job broker unavailable" in warning and "left in the table" in warning
     assert "hối lộ" not in warning and code not in warning
@@ -69,8 +105,9 @@ def test_redis_down_filing_works_and_the_sweeper_runs_the_job_itself(app, client
     # the fallback queue).
     result = runner.invoke(args=["jobs", "sweep"])
     assert result.exit_code == 0, result.output
-    assert "1 việc được giao" in result.output
-    assert _state(app) == (1, 1, [("classify_report", DONE, 1, {"report_id": 1})])
+    assert "2 việc được giao" in result.output
+    assert _state(app) == (1, 1, _filing_jobs(1, DONE, 1))
+    assert _found(app, "hoi lo") == [1]
 
 
 def test_redis_down_then_back_the_sweeper_hands_the_job_to_a_worker(app, client, runner,
@@ -86,12 +123,34 @@ def test_redis_down_then_back_the_sweeper_hands_the_job_to_a_worker(app, client,
     rq_runner = runners.RQRunner(url, queue_name)
     monkeypatch.setitem(app.extensions, "tinbao.jobs", rq_runner)
     try:
-        assert "1 việc được giao" in runner.invoke(args=["jobs", "sweep"]).output
-        assert _state(app)[1] == 0 and rq_runner.queue().count == 1
+        assert "2 việc được giao" in runner.invoke(args=["jobs", "sweep"]).output
+        assert _state(app)[1] == 0 and rq_runner.queue().count == 2
         result = runner.invoke(args=["jobs", "worker", "--burst"])
         assert result.exit_code == 0, result.output
-        assert _state(app) == (1, 1, [("classify_report", DONE, 1, {"report_id": 1})])
+        assert _state(app) == (1, 1, _filing_jobs(1, DONE, 1))
         assert rq_runner.queue().count == 0
+    finally:
+        clean_redis(rq_runner.redis_url, rq_runner.queue_name)
+
+
+def test_a_filings_jobs_reach_redis_as_one_message_and_both_run(app, client, runner,
+                                                                 monkeypatch):
+    url = redis_or_skip()
+    queue_name = f"tinbao-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setitem(app.config, "JOBS_MODE", "rq")
+    monkeypatch.setitem(app.config, "REDIS_URL", url)
+    monkeypatch.setitem(app.config, "JOBS_QUEUE", queue_name)
+    monkeypatch.setitem(app.config, "JOBS_DAILY_REMIND_AT", "")
+    rq_runner = runners.RQRunner(url, queue_name)
+    monkeypatch.setitem(app.extensions, "tinbao.jobs", rq_runner)
+    try:
+        file_report(client, text=TEXT)
+        assert _state(app) == (1, 0, _filing_jobs(1, QUEUED, 0))
+        assert rq_runner.queue().count == 1  # the classification and the index together
+        result = runner.invoke(args=["jobs", "worker", "--burst"])
+        assert result.exit_code == 0, result.output
+        assert _state(app) == (1, 1, _filing_jobs(1, DONE, 1))
+        assert _found(app, "hoi lo") == [1] and rq_runner.queue().count == 0
     finally:
         clean_redis(rq_runner.redis_url, rq_runner.queue_name)
 
@@ -101,10 +160,10 @@ def test_the_polling_worker_runs_due_jobs_without_redis(app, client, runner, mon
     monkeypatch.setitem(app.config, "JOBS_MODE", "db")
     monkeypatch.setitem(app.extensions, "tinbao.jobs", runners.DatabaseRunner())
     file_report(client, text=TEXT)
-    assert _state(app)[1:] == (0, [("classify_report", QUEUED, 0, {"report_id": 1})])
+    assert _state(app)[1:] == (0, _filing_jobs(1, QUEUED, 0))
     result = runner.invoke(args=["jobs", "worker", "--burst"])
     assert result.exit_code == 0, result.output
-    assert _state(app)[1:] == (1, [("classify_report", DONE, 1, {"report_id": 1})])
+    assert _state(app)[1:] == (1, _filing_jobs(1, DONE, 1))
 
 
 def test_jobs_list_shows_counts_and_pending_jobs(app, client, runner, redis_down):

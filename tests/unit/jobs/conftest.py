@@ -4,12 +4,12 @@ test-only task kinds."""
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from portal.classification import services as classification
 from portal.classification.models import Classification
 from portal.extensions import db
-from portal.jobs import current_job, tasks
+from portal.jobs import current_job, run_job, tasks
 from portal.jobs.models import Job
 from portal.timeutil import VN_TZ
 from tests.helpers import StubClassifier, file_report
@@ -44,7 +44,7 @@ class RecordingRunner:
     def __init__(self):
         self.delivered: list[int] = []
 
-    def deliver(self, app, job_ids):
+    def deliver(self, app, job_ids, *, together=False):
         self.delivered.extend(job_ids)
 
 
@@ -65,12 +65,21 @@ def recording(app, monkeypatch) -> RecordingRunner:
 
 @pytest.fixture
 def report_id(app, client, monkeypatch) -> int:
-    """A filed report with no classification job (the classifier switched off meanwhile)."""
+    """A filed report with no job left: no classification job (the classifier switched off
+    meanwhile), and its index job run and removed, so that a test sees only its own jobs."""
     from portal.reports.models import Report
 
     monkeypatch.setitem(app.config, "CLASSIFIER_ENABLED", False)
     file_report(client)
     monkeypatch.setitem(app.config, "CLASSIFIER_ENABLED", True)
+    with app.app_context():
+        for job_id in db.session.scalars(select(Job.id)).all():
+            run_job(app, job_id)
+        db.session.execute(delete(Job))
+        db.session.commit()
+    runner = app.extensions["tinbao.jobs"]
+    if isinstance(runner, RecordingRunner):
+        runner.delivered.clear()
     with app.app_context():
         return db.session.scalar(select(Report.id))
 
