@@ -17,6 +17,7 @@ import re
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from portal import jobs
 from portal.extensions import db
 from portal.protection.envelope import keyring
 from portal.protection.models import ReportSearchToken
@@ -51,8 +52,6 @@ def queue_indexing(report):
     (docs/benchmarks.md, "Load (issue 6)"). Until the job has run, a search does not find the
     report; the triage queue lists it as soon as it is filed.
     """
-    from portal import jobs
-
     if report.id is None:
         db.session.flush()
     return jobs.enqueue("search.index_report", report_id=report.id)

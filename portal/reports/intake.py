@@ -296,10 +296,10 @@ def file_report(submission: Submission, *, secret_key: str, storage: LocalFileSt
         rows.insert_new([report, *([report.identity] if report.identity else []),
                          *events, *report.attachments, *started])
         facts.follow_new_report(db.session.connection(), report, events, started)
-        # In the same transaction: a report is never stored without its classification job
-        # (portal/jobs, docs/jobs.md), which runs after the commit.
+        # In the same transaction: a report is never stored without its jobs (portal/jobs,
+        # docs/jobs.md), which run after the commit: its classification, its word index.
         classification_jobs.queue_classification(report)
-        search.queue_indexing(report)  # the keyed word index, written by a job
+        search.queue_indexing(report)
         written = rows.loaded_columns(report)
         db.session.commit()
         # The commit expired the report; its columns are what was just written, so the
