@@ -42,7 +42,7 @@ def _filing_jobs(report_id: int, status: str, attempts: int) -> list[tuple]:
             ("search.index_report", status, attempts, {"report_id": report_id})]
 
 
-def test_filing_stores_the_classification_job_with_the_report(app, client):
+def test_filing_stores_its_classification_and_index_jobs_with_the_report(app, client):
     file_report(client, text=TEXT)
     response = client.post("/api/v1/reports", json={"text": TEXT})
     assert response.status_code == 201
