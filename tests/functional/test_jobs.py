@@ -133,8 +133,9 @@ def test_redis_down_then_back_the_sweeper_hands_the_job_to_a_worker(app, client,
         clean_redis(rq_runner.redis_url, rq_runner.queue_name)
 
 
-def test_a_filings_jobs_reach_redis_as_one_message_and_both_run(app, client, runner,
-                                                                 monkeypatch):
+@pytest.fixture
+def live_rq(app, monkeypatch):
+    """The portal in rq mode on the test Redis, with a queue of its own (removed afterwards)."""
     url = redis_or_skip()
     queue_name = f"tinbao-test-{uuid.uuid4().hex[:8]}"
     monkeypatch.setitem(app.config, "JOBS_MODE", "rq")
@@ -144,15 +145,19 @@ def test_a_filings_jobs_reach_redis_as_one_message_and_both_run(app, client, run
     rq_runner = runners.RQRunner(url, queue_name)
     monkeypatch.setitem(app.extensions, "tinbao.jobs", rq_runner)
     try:
-        file_report(client, text=TEXT)
-        assert _state(app) == (1, 0, _filing_jobs(1, QUEUED, 0))
-        assert rq_runner.queue().count == 1  # the classification and the index together
-        result = runner.invoke(args=["jobs", "worker", "--burst"])
-        assert result.exit_code == 0, result.output
-        assert _state(app) == (1, 1, _filing_jobs(1, DONE, 1))
-        assert _found(app, "hoi lo") == [1] and rq_runner.queue().count == 0
+        yield rq_runner
     finally:
         clean_redis(rq_runner.redis_url, rq_runner.queue_name)
+
+
+def test_a_filings_jobs_reach_redis_as_one_message_and_both_run(app, client, runner, live_rq):
+    file_report(client, text=TEXT)
+    assert _state(app) == (1, 0, _filing_jobs(1, QUEUED, 0))
+    assert live_rq.queue().count == 1  # the classification and the index together
+    result = runner.invoke(args=["jobs", "worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert _state(app) == (1, 1, _filing_jobs(1, DONE, 1))
+    assert _found(app, "hoi lo") == [1] and live_rq.queue().count == 0
 
 
 def test_the_polling_worker_runs_due_jobs_without_redis(app, client, runner, monkeypatch):
@@ -173,22 +178,11 @@ def test_jobs_list_shows_counts_and_pending_jobs(app, client, runner, redis_down
     assert "#1" in output and "report_id=1" in output and "hối lộ" not in output
 
 
-def test_the_worker_runs_only_tinbao_jobs_from_redis(app, runner, monkeypatch, tmp_path):
+def test_the_worker_runs_only_tinbao_jobs_from_redis(app, runner, live_rq, tmp_path):
     """Someone able to write to Redis cannot make the worker call another function (and job
     data is JSON, so there is no pickle to unpickle)."""
-    url = redis_or_skip()
-    queue_name = f"tinbao-test-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setitem(app.config, "JOBS_MODE", "rq")
-    monkeypatch.setitem(app.config, "REDIS_URL", url)
-    monkeypatch.setitem(app.config, "JOBS_QUEUE", queue_name)
-    monkeypatch.setitem(app.config, "JOBS_DAILY_REMIND_AT", "")
-    rq_runner = runners.RQRunner(url, queue_name)
-    monkeypatch.setitem(app.extensions, "tinbao.jobs", rq_runner)
     planted = tmp_path / "planted"
-    try:
-        rq_runner.queue().enqueue("os.mkdir", str(planted))
-        result = runner.invoke(args=["jobs", "worker", "--burst"])
-        assert result.exit_code == 0, result.output
-        assert not planted.exists() and rq_runner.queue().count == 0
-    finally:
-        clean_redis(rq_runner.redis_url, rq_runner.queue_name)
+    live_rq.queue().enqueue("os.mkdir", str(planted))
+    result = runner.invoke(args=["jobs", "worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert not planted.exists() and live_rq.queue().count == 0
